@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+# berth - one non-recursive Makefile (STYLE R13).
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKGS    := libcjson libnl-3.0 libnl-route-3.0 libseccomp libcap
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wundef -Wpointer-arith
+HARDEN  := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(HARDEN) -MMD -MP $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lev
+override LDFLAGS += -pie -Wl,-z,relro,-z,now
+ifeq ($(SAN),1)
+override CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=address,undefined
+BUILD   ?= build/san
+else
+BUILD   ?= build
+endif
+
+# Debian packages needed to build, test and benchmark (make deps installs the missing ones).
+DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
+            libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
+            procps crun runc clang-format psmisc
+
+CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
+COMMON_SRC  := core/err.c core/util.c
+LIB_SRC     := $(wildcard net/*.c storage/*.c) ctl/proto.c
+CLIENT_SRC  := $(filter-out ctl/proto.c,$(wildcard ctl/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+LIB_OBJ    := $(call obj,$(LIB_SRC))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all static deps check unit integration check-layers format format-check analyze \
+        fuzz clean run image bench
+all: $(BUILD)/berthd $(BUILD)/berth image
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/berthd: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/berth: $(call obj,$(CLIENT_SRC)) $(BUILD)/ctl/proto.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A statically linked berthd for /init (libnl and cJSON static archives come with -dev).
+static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
+	$(CC) -static -o $(BUILD)/berthd-static $^ \
+	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
+	@ls -l $(BUILD)/berthd-static
+
+# The busybox image: Debian's busybox-static with every applet linked.
+image: $(BUILD)/images/busybox/config.json
+$(BUILD)/images/busybox/config.json: storage/mkbusybox.sh
+	sh storage/mkbusybox.sh $(BUILD)/images/busybox
+
+# Unit tests: each links its module (found by stem) with err and util.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $(LIB_OBJ) $(call obj,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(filter-out $(COMMON_OBJ),$(filter %/$*.o,$^)) $(COMMON_OBJ) $(LDLIBS)
+
+deps:
+	@missing=""; for p in $(DEB_DEPS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(BUILD)/berthd $(BUILD)/berth image
+	@BUILD=$(BUILD) sh tests/run-integration.sh
+
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-layers
+	@BUILD=$(BUILD) sh tests/run-all.sh $(MAKE)
+
+check-layers:
+	@! grep -rn '<ev.h>' net storage ctl
+	@! grep -rn '#include "core/' net storage | grep -vE 'core/(err|util|limits)\.h'
+	@! grep -rn '#include "' ctl | grep -vE '"(ctl/|core/(err|util|limits)\.h)'
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+analyze:
+	cppcheck --quiet --error-exitcode=1 --enable=warning --inline-suppr -I. -D_GNU_SOURCE \
+	    --suppress=missingIncludeSystem core net storage ctl
+
+run: deps all
+	sh examples/run.sh $(BUILD)
+
+bench: all
+	sh tests/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/* core/util.c - pure helpers (see util.h). No libev, no globals, no logging. */
+#include "core/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+
+void util_freep(void *p)
+{
+    free(*(void **)p);
+}
+
+void util_closep(const int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        (void)close(*fd); /* nothing useful to do on a failed close of a local fd */
+        errno = saved;
+    }
+}
+
+void util_fclosep(FILE **f)
+{
+    if (*f) {
+        int saved = errno;
+        (void)fclose(*f);
+        errno = saved;
+    }
+}
+
+void util_closedirp(DIR **d)
+{
+    if (*d) {
+        int saved = errno;
+        (void)closedir(*d);
+        errno = saved;
+    }
+}
+
+int util_write_all(int fd, const void *buf, size_t len, struct err *e)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(e, errno, "write");
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int util_fmt(char *buf, size_t size, struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size)
+        return err_set(e, ENAMETOOLONG, "format '%.40s...'", fmt);
+    return 0;
+}
+
+int util_write_atomic(const char *path, const void *buf, size_t len, struct err *e)
+{
+    char tmp[PATH_MAX_BERTH];
+    char dir[PATH_MAX_BERTH];
+
+    if (util_fmt(tmp, sizeof tmp, e, "%s.tmp", path) < 0)
+        return -1;
+    auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set(e, errno, "create '%s'", tmp);
+    if (util_write_all(fd, buf, len, e) < 0 || fsync(fd) < 0) {
+        int saved = e->code ? e->code : errno;
+        (void)unlink(tmp); /* best effort: a stale tmp is harmless, it is overwritten next time */
+        return err_set(e, saved, "write '%s'", tmp);
+    }
+    if (rename(tmp, path) < 0) {
+        int saved = errno;
+        (void)unlink(tmp);
+        return err_set(e, saved, "rename '%s' to '%s'", tmp, path);
+    }
+    if (util_fmt(dir, sizeof dir, e, "%s", path) < 0)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        (void)util_fmt(dir, sizeof dir, e, ".");
+    auto_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        return err_set(e, errno, "sync directory '%s'", dir);
+    return 0;
+}
+
+char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
+{
+    auto_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno, "open '%s'", path), NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "stat '%s'", path), NULL;
+    if (st.st_size < 0 || (size_t)st.st_size > max)
+        return err_set(e, EFBIG, "read '%s'", path), NULL;
+    size_t cap = (size_t)st.st_size + 1, used = 0;
+    auto_free char *buf = malloc(cap);
+    if (!buf)
+        return err_set(e, ENOMEM, "read '%s'", path), NULL;
+    for (;;) {
+        if (used + 1 >= cap) {
+            if (cap > max)
+                return err_set(e, EFBIG, "read '%s'", path), NULL;
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb)
+                return err_set(e, ENOMEM, "read '%s'", path), NULL;
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t n = read(fd, buf + used, cap - used - 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(e, errno, "read '%s'", path), NULL;
+        }
+        if (n == 0)
+            break;
+        used += (size_t)n;
+        if (used > max)
+            return err_set(e, EFBIG, "read '%s'", path), NULL;
+    }
+    buf[used] = '\0';
+    if (len)
+        *len = used;
+    return take_ptr(&buf);
+}
+
+int util_mkdir_p(const char *path, mode_t mode, struct err *e)
+{
+    char buf[PATH_MAX_BERTH];
+    if (util_fmt(buf, sizeof buf, e, "%s", path) < 0)
+        return -1;
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return err_set(e, errno, "mkdir '%s'", buf);
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+int64_t util_now_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts); /* cannot fail with a valid clock id */
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t util_mono_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void util_rfc3339(int64_t ns, char *buf, size_t size)
+{
+    time_t sec = (time_t)(ns / 1000000000LL);
+    long frac = (long)(ns % 1000000000LL);
+    struct tm tm;
+    if (frac < 0) {
+        frac += 1000000000L;
+        sec -= 1;
+    }
+    if (!gmtime_r(&sec, &tm)) {
+        (void)snprintf(buf, size, "0001-01-01T00:00:00Z");
+        return;
+    }
+    (void)snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+int util_parse_duration_ms(const char *s, int64_t *out, struct err *e)
+{
+    const char *p = s;
+    double total = 0;
+    int any = 0;
+
+    if (!s || !*s)
+        return err_set(e, EINVAL, "invalid duration ''");
+    while (*p) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || v < 0)
+            return err_set(e, EINVAL, "invalid duration '%s'", s);
+        p = end;
+        double mult;
+        if (strncmp(p, "ms", 2) == 0) {
+            mult = 1;
+            p += 2;
+        } else if (*p == 's') {
+            mult = 1000;
+            p++;
+        } else if (*p == 'm') {
+            mult = 60000;
+            p++;
+        } else if (*p == 'h') {
+            mult = 3600000;
+            p++;
+        } else if (*p == '\0' && !any) {
+            mult = 1000; /* a bare number means seconds */
+        } else {
+            return err_set(e, EINVAL, "invalid duration '%s'", s);
+        }
+        total += v * mult;
+        any = 1;
+    }
+    if (total > 1e15)
+        return err_set(e, ERANGE, "invalid duration '%s'", s);
+    *out = (int64_t)total;
+    return 0;
+}
+
+int util_parse_time(const char *s, int64_t now_ns, int64_t *out, struct err *e)
+{
+    struct tm tm = {0};
+    const char *p;
+
+    if (!s || !*s)
+        return err_set(e, EINVAL, "invalid time ''");
+    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p) {
+        int64_t frac = 0;
+        if (*p == '.') {
+            int digits = 0;
+            p++;
+            while (isdigit((unsigned char)*p)) {
+                if (digits < 9) {
+                    frac = frac * 10 + (*p - '0');
+                    digits++;
+                }
+                p++;
+            }
+            while (digits++ < 9)
+                frac *= 10;
+        }
+        long off = 0;
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int hh, mm;
+            if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+                return err_set(e, EINVAL, "invalid time '%s'", s);
+            off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
+            p += 6;
+        }
+        if (*p)
+            return err_set(e, EINVAL, "invalid time '%s'", s);
+        time_t t = timegm(&tm);
+        *out = ((int64_t)t - off) * 1000000000LL + frac;
+        return 0;
+    }
+    /* Unix seconds with an optional fraction */
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s && *end == '\0' && !errno && v >= 0) {
+        *out = (int64_t)(v * 1e9);
+        return 0;
+    }
+    int64_t ms;
+    if (util_parse_duration_ms(s, &ms, e) == 0) {
+        *out = now_ns - ms * 1000000LL;
+        return 0;
+    }
+    return err_set(e, EINVAL, "invalid time '%s'", s);
+}
+
+int util_parse_int(const char *s, long long min, long long max, long long *out, struct err *e)
+{
+    char *end;
+    if (!s || !*s)
+        return err_set(e, EINVAL, "invalid number ''");
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end || errno)
+        return err_set(e, EINVAL, "invalid number '%s'", s);
+    if (v < min || v > max)
+        return err_set(e, ERANGE, "number '%s' out of range [%lld, %lld]", s, min, max);
+    *out = v;
+    return 0;
+}
+
+int util_valid_name(const char *s)
+{
+    size_t n = 0;
+    if (!s || !isalnum((unsigned char)s[0]))
+        return 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+            return 0;
+        if (n + 1 >= CTR_NAME_MAX)
+            return 0;
+    }
+    return 1;
+}
+
+int util_random_hex(char *buf, size_t size, struct err *e)
+{
+    unsigned char raw[32];
+    static const char hex[] = "0123456789abcdef";
+    size_t got = 0;
+
+    if (size < 65)
+        return err_set(e, EINVAL, "random id buffer too small");
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(e, errno, "getrandom");
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        buf[2 * i] = hex[raw[i] >> 4];
+        buf[2 * i + 1] = hex[raw[i] & 15];
+    }
+    buf[64] = '\0';
+    return 0;
+}
+
+static const struct {
+    int sig;
+    const char *name;
+} signames[] = {
+    {SIGHUP, "HUP"},   {SIGINT, "INT"},       {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},
+    {SIGTRAP, "TRAP"}, {SIGABRT, "ABRT"},     {SIGBUS, "BUS"},     {SIGFPE, "FPE"},
+    {SIGKILL, "KILL"}, {SIGUSR1, "USR1"},     {SIGSEGV, "SEGV"},   {SIGUSR2, "USR2"},
+    {SIGPIPE, "PIPE"}, {SIGALRM, "ALRM"},     {SIGTERM, "TERM"},   {SIGSTKFLT, "STKFLT"},
+    {SIGCHLD, "CHLD"}, {SIGCONT, "CONT"},     {SIGSTOP, "STOP"},   {SIGTSTP, "TSTP"},
+    {SIGTTIN, "TTIN"}, {SIGTTOU, "TTOU"},     {SIGURG, "URG"},     {SIGXCPU, "XCPU"},
+    {SIGXFSZ, "XFSZ"}, {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"},   {SIGWINCH, "WINCH"},
+    {SIGIO, "IO"},     {SIGPWR, "PWR"},       {SIGSYS, "SYS"},
+};
+
+int util_signal_parse(const char *s)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    if (isdigit((unsigned char)s[0])) {
+        long v = strtol(s, &end, 10);
+        return (*end || v < 1 || v > 64) ? -1 : (int)v;
+    }
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < ARRAY_LEN(signames); i++)
+        if (strcasecmp(s, signames[i].name) == 0)
+            return signames[i].sig;
+    return -1;
+}
+
+const char *util_signal_name(int sig)
+{
+    static const char *const full[] = {
+        [SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",       [SIGQUIT] = "SIGQUIT",
+        [SIGILL] = "SIGILL",   [SIGTRAP] = "SIGTRAP",     [SIGABRT] = "SIGABRT",
+        [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",       [SIGKILL] = "SIGKILL",
+        [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV",     [SIGUSR2] = "SIGUSR2",
+        [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",     [SIGTERM] = "SIGTERM",
+        [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",     [SIGSTOP] = "SIGSTOP",
+        [SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN",     [SIGTTOU] = "SIGTTOU",
+        [SIGURG] = "SIGURG",   [SIGXCPU] = "SIGXCPU",     [SIGXFSZ] = "SIGXFSZ",
+        [SIGPROF] = "SIGPROF", [SIGVTALRM] = "SIGVTALRM", [SIGWINCH] = "SIGWINCH",
+        [SIGIO] = "SIGIO",     [SIGPWR] = "SIGPWR",       [SIGSYS] = "SIGSYS",
+    };
+    if (sig > 0 && (size_t)sig < ARRAY_LEN(full) && full[sig])
+        return full[sig];
+    return "SIG?";
+}
+
+unsigned long long util_pid_starttime(pid_t pid)
+{
+    char path[64], buf[1024];
+    (void)snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    auto_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* comm may hold spaces and parentheses: fields resume after the last ')' */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    p++;
+    for (int field = 2; field < 22; field++) {
+        p = strchr(p + 1, ' ');
+        if (!p)
+            return 0;
+    }
+    return strtoull(p + 1, NULL, 10);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* storage/rootfs.h - a container's root filesystem, set up inside the container's new mount
+ * namespace by the cloned child (so every mount vanishes with the namespace: nothing to undo on
+ * the host). Library: synchronous, no libev, no globals, no logging; errors via struct err. */
+#pragma once
+
+#include <sys/types.h>
+
+struct err;
+
+struct storage_rootfs {
+    const char *lower;     /* image rootfs directory (read-only lower layer) */
+    const char *upper;     /* container's upper dir (exists) */
+    const char *work;      /* overlay work dir (exists) */
+    const char *merged;    /* mount point (exists) */
+    const char *hostname;  /* file bound over /etc/hostname, or NULL */
+    const char *hosts;     /* file bound over /etc/hosts, or NULL */
+    const char *resolv;    /* file bound over /etc/resolv.conf, or NULL */
+    int read_only;         /* remount / read-only after setup */
+    int host_network;      /* the container shares the host's netns */
+};
+
+/* In the child, after clone(CLONE_NEWNS|CLONE_NEWPID|...) and before exec: make every mount
+ * private, mount the overlay on MERGED, bind the hostname/hosts/resolv files, mount /proc,
+ * /sys (read-only), a tmpfs /dev with null zero full random urandom tty, /dev/pts (new
+ * instance, ptmx), /dev/shm, /dev/mqueue, the /dev/fd stdin stdout stderr links, then
+ * pivot_root into MERGED and detach the old root; remount / read-only when asked. On return
+ * the cwd is "/". May block on the kernel (mounts): runs only in the child. */
+int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e);
+
+/* Result of resolving a user spec inside the container's rootfs. */
+#define STORAGE_GROUPS_MAX 64
+struct storage_user {
+    uid_t uid;
+    gid_t gid;
+    char home[256];
+    gid_t groups[STORAGE_GROUPS_MAX]; /* supplementary groups from the group file */
+    int ngroups;
+};
+
+/* Resolve SPEC ("", "name", "uid", "name:group", "uid:gid", "name:gid"...) against PASSWD and
+ * GROUP files (paths; a missing file counts as empty). An empty SPEC is root. A numeric uid
+ * without a passwd entry is allowed (gid 0 unless given, home "/"); an unknown name fails with
+ * ENOENT "unable to find user NAME: no matching entries in passwd file". HOME falls back to
+ * "/root" for uid 0 and "/" otherwise when missing or empty. Supplementary groups are the
+ * groups whose member list names the user. */
+int storage_user_resolve(const char *spec, const char *passwd, const char *group,
+                         struct storage_user *out, struct err *e);
+
+/* mkdir -p of PATH with mode 0755, each created directory owned by UID:GID (Docker creates a
+ * missing working directory). */
+int storage_mkdir_owned(const char *path, uid_t uid, gid_t gid, struct err *e);
