@@ -42,7 +42,8 @@ all: $(BUILD)/berthd $(BUILD)/berth image
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/berthd: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -61,11 +62,24 @@ image: $(BUILD)/images/busybox/config.json
 $(BUILD)/images/busybox/config.json: storage/mkbusybox.sh
 	sh storage/mkbusybox.sh $(BUILD)/images/busybox
 
-# Unit tests: each links its module (found by stem) with err and util.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $(LIB_OBJ) $(call obj,$(CORE_SRC))
+# Unit tests: a test of a library module (ctl/ net/ storage/) links only that module with err
+# and util; a test of a core module links the daemon's objects without main.
+.SECONDEXPANSION:
+CORE_NOMAIN_OBJ := $(call obj,$(filter-out core/main.c,$(CORE_SRC)))
+unit_objs = $(if $(wildcard core/$(1).c),$(CORE_NOMAIN_OBJ) $(LIB_OBJ),$(call obj,$(wildcard ctl/$(1).c net/$(1).c storage/$(1).c)))
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $$(call unit_objs,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(filter-out $(COMMON_OBJ),$(filter %/$*.o,$^)) $(COMMON_OBJ) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c ctl/proto.c core/err.c core/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+
+fuzz: $(BUILD)/fuzz/fuzz_proto
+	$(BUILD)/fuzz/fuzz_proto -max_total_time=60 -max_len=70000
 
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \

@@ -43,7 +43,17 @@ int err_wrap(struct err *e, const char *fmt, ...)
     memcpy(old, e->msg, sizeof old);
     old[sizeof old - 1] = '\0';
     /* truncation of a long chain is acceptable: the head names the operation */
-    (void)snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    size_t pl = strnlen(prefix, sizeof e->msg - 1);
+    memcpy(e->msg, prefix, pl);
+    size_t at = pl;
+    if (at + 2 < sizeof e->msg) {
+        e->msg[at++] = ':';
+        e->msg[at++] = ' ';
+        size_t ol = strnlen(old, sizeof e->msg - 1 - at);
+        memcpy(e->msg + at, old, ol);
+        at += ol;
+    }
+    e->msg[at] = '\0';
     errno = saved;
     return -1;
 }

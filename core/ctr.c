@@ -1,0 +1,924 @@
+/* SPDX-License-Identifier: MIT */
+/* core/ctr.c - a container's state machine and supervision. ctr_handle() is the only place
+ * that assigns c->state; every transition logs "old -> new (why)", emits its events, notifies
+ * waiting clients and marks the snapshot dirty. Runs on the loop: nothing here blocks beyond a
+ * bounded syscall (clone, kill, mkdir, small file writes). */
+#include "core/ctr.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/events.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "core/spawn.h"
+#include "core/sv.h"
+#include "core/util.h"
+#include "storage/image.h"
+
+static const char *const state_names[] = {
+    [CTR_CREATED] = "created",       [CTR_RUNNING] = "running",   [CTR_PAUSED] = "paused",
+    [CTR_RESTARTING] = "restarting", [CTR_STOPPING] = "stopping", [CTR_EXITED] = "exited",
+    [CTR_REMOVING] = "removing",     [CTR_DEAD] = "dead",
+};
+
+const char *ctr_state_name(enum ctr_state s)
+{
+    return (unsigned)s < ARRAY_LEN(state_names) ? state_names[s] : "unknown";
+}
+
+static void strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+void ctr_config_free(struct ctr_config *cfg)
+{
+    free(cfg->image);
+    strv_free(cfg->argv);
+    strv_free(cfg->env);
+    strv_free(cfg->labels);
+    free(cfg->hostname);
+    free(cfg->user);
+    free(cfg->workdir);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static const char *const restart_names[] = {
+    [CTR_RESTART_NO] = "no",
+    [CTR_RESTART_ALWAYS] = "always",
+    [CTR_RESTART_UNLESS_STOPPED] = "unless-stopped",
+    [CTR_RESTART_ON_FAILURE] = "on-failure",
+};
+
+const char *ctr_restart_name(enum ctr_restart r)
+{
+    return restart_names[r];
+}
+
+int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, struct err *e)
+{
+    *max_retries = 0;
+    if (!s || !*s || strcmp(s, "no") == 0)
+        *out = CTR_RESTART_NO;
+    else if (strcmp(s, "always") == 0)
+        *out = CTR_RESTART_ALWAYS;
+    else if (strcmp(s, "unless-stopped") == 0)
+        *out = CTR_RESTART_UNLESS_STOPPED;
+    else if (strncmp(s, "on-failure", 10) == 0 && (s[10] == '\0' || s[10] == ':')) {
+        *out = CTR_RESTART_ON_FAILURE;
+        if (s[10] == ':') {
+            long long n;
+            if (util_parse_int(s + 11, 0, 1000000, &n, e) < 0)
+                return err_set(e, EINVAL, "invalid restart policy '%s': bad retry count", s);
+            *max_retries = (int)n;
+        }
+    } else
+        return err_set(e, EINVAL, "invalid restart policy '%s'", s);
+    if (*out != CTR_RESTART_ON_FAILURE && s && strchr(s, ':'))
+        return err_set(e, EINVAL, "invalid restart policy '%s': only on-failure takes a count", s);
+    return 0;
+}
+
+int ctr_backoff_next(int *cur, int64_t ran_ms, int min_ms, int max_ms, int reset_ms)
+{
+    if (*cur <= 0 || ran_ms >= reset_ms)
+        *cur = min_ms;
+    else
+        *cur = *cur > max_ms / 2 ? max_ms : *cur * 2;
+    if (*cur > max_ms)
+        *cur = max_ms;
+    return *cur;
+}
+
+int ctr_status_code(int status)
+{
+    if (status < 0)
+        return 255;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 255;
+}
+
+int ctr_policy_restarts(const struct ctr *c, int code)
+{
+    switch (c->cfg.restart) {
+    case CTR_RESTART_NO:
+        return 0;
+    case CTR_RESTART_ALWAYS:
+    case CTR_RESTART_UNLESS_STOPPED:
+        return 1;
+    case CTR_RESTART_ON_FAILURE:
+        return code != 0 && (c->cfg.max_retries == 0 || c->restart_count < c->cfg.max_retries);
+    }
+    return 0;
+}
+
+/* ---- configuration as JSON (snapshot; inspect builds its own Docker view) ---- */
+
+static cJSON *strv_json(char **v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (char **p = v; a && p && *p; p++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(*p));
+    return a;
+}
+
+cJSON *ctr_config_json(const struct ctr_config *cfg)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddStringToObject(j, "Image", cfg->image ? cfg->image : "");
+    cJSON_AddItemToObject(j, "Argv", strv_json(cfg->argv));
+    cJSON_AddItemToObject(j, "Env", strv_json(cfg->env));
+    cJSON_AddItemToObject(j, "Labels", strv_json(cfg->labels));
+    cJSON_AddStringToObject(j, "Hostname", cfg->hostname ? cfg->hostname : "");
+    cJSON_AddStringToObject(j, "User", cfg->user ? cfg->user : "");
+    cJSON_AddStringToObject(j, "WorkingDir", cfg->workdir ? cfg->workdir : "");
+    cJSON_AddBoolToObject(j, "ReadOnly", cfg->read_only);
+    cJSON_AddStringToObject(j, "Network", cfg->network == CTR_NET_HOST ? "host" : "none");
+    cJSON_AddNumberToObject(j, "StopSignal", cfg->stop_signal);
+    cJSON_AddNumberToObject(j, "StopTimeout", cfg->stop_timeout);
+    cJSON_AddStringToObject(j, "Restart", ctr_restart_name(cfg->restart));
+    cJSON_AddNumberToObject(j, "MaxRetries", cfg->max_retries);
+    cJSON_AddBoolToObject(j, "AutoRemove", cfg->auto_remove);
+    cJSON_AddBoolToObject(j, "OpenStdin", cfg->open_stdin);
+    cJSON_AddBoolToObject(j, "Tty", cfg->tty);
+    cJSON_AddNumberToObject(j, "LogMaxSize", (double)cfg->log_max_size);
+    cJSON_AddNumberToObject(j, "LogMaxFile", cfg->log_max_file);
+    cJSON_AddNumberToObject(j, "BackoffMin", cfg->backoff_min_ms);
+    cJSON_AddNumberToObject(j, "BackoffMax", cfg->backoff_max_ms);
+    cJSON_AddNumberToObject(j, "BackoffReset", cfg->backoff_reset_ms);
+    return j;
+}
+
+static int json_str(const cJSON *j, const char *k, int required, char **out, struct err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    if (!v) {
+        if (required)
+            return err_set(e, EINVAL, "config: missing '%s'", k);
+        return 0;
+    }
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= CTR_STR_MAX)
+        return err_set(e, EINVAL, "config: '%s' must be a string", k);
+    *out = strdup(v->valuestring);
+    return *out ? 0 : err_set(e, ENOMEM, "config: '%s'", k);
+}
+
+static int json_strv(const cJSON *j, const char *k, size_t max, char ***out, struct err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsArray(v))
+        return err_set(e, EINVAL, "config: '%s' must be an array", k);
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    if (n > max)
+        return err_set(e, E2BIG, "config: '%s' has more than %zu entries", k, max);
+    char **a = calloc(n + 1, sizeof *a);
+    if (!a)
+        return err_set(e, ENOMEM, "config: '%s'", k);
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) >= CTR_STR_MAX ||
+            !(a[i] = strdup(it->valuestring))) {
+            strv_free(a);
+            return err_set(e, EINVAL, "config: '%s' entries must be strings", k);
+        }
+        i++;
+    }
+    *out = a;
+    return 0;
+}
+
+static int json_int(const cJSON *j, const char *k, double min, double max, long long *out,
+                    struct err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    if (!v)
+        return 0;
+    if (cJSON_IsBool(v)) {
+        *out = cJSON_IsTrue(v);
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max)
+        return err_set(e, EINVAL, "config: '%s' must be a number in range", k);
+    *out = (long long)v->valuedouble;
+    return 0;
+}
+
+int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
+{
+    long long v;
+    char *s = NULL;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (!cJSON_IsObject(j))
+        return err_set(e, EINVAL, "config: not an object");
+    if (json_str(j, "Image", 1, &cfg->image, e) < 0 ||
+        json_strv(j, "Argv", CTR_ARGS_MAX, &cfg->argv, e) < 0 ||
+        json_strv(j, "Env", CTR_ENV_MAX, &cfg->env, e) < 0 ||
+        json_strv(j, "Labels", CTR_LABELS_MAX, &cfg->labels, e) < 0 ||
+        json_str(j, "Hostname", 1, &cfg->hostname, e) < 0 ||
+        json_str(j, "User", 0, &cfg->user, e) < 0 ||
+        json_str(j, "WorkingDir", 0, &cfg->workdir, e) < 0)
+        goto fail;
+    if (!cfg->argv || !cfg->argv[0]) {
+        err_set(e, EINVAL, "config: empty command");
+        goto fail;
+    }
+    cfg->stop_signal = SIGTERM;
+    cfg->stop_timeout = STOP_TIMEOUT_DEFAULT;
+    cfg->backoff_min_ms = BACKOFF_MIN_MS;
+    cfg->backoff_max_ms = BACKOFF_MAX_MS;
+    cfg->backoff_reset_ms = BACKOFF_RESET_MS;
+    cfg->log_max_size = LOG_SIZE_DEFAULT;
+    cfg->log_max_file = LOG_FILES_DEFAULT;
+#define INT_FIELD(key, field, lo, hi)                                                              \
+    do {                                                                                           \
+        v = cfg->field;                                                                            \
+        if (json_int(j, key, lo, hi, &v, e) < 0)                                                   \
+            goto fail;                                                                             \
+        cfg->field = (__typeof__(cfg->field))v;                                                    \
+    } while (0)
+    INT_FIELD("ReadOnly", read_only, 0, 1);
+    INT_FIELD("StopSignal", stop_signal, 1, 64);
+    INT_FIELD("StopTimeout", stop_timeout, -1, 1e9);
+    INT_FIELD("MaxRetries", max_retries, 0, 1e6);
+    INT_FIELD("AutoRemove", auto_remove, 0, 1);
+    INT_FIELD("OpenStdin", open_stdin, 0, 1);
+    INT_FIELD("Tty", tty, 0, 1);
+    INT_FIELD("LogMaxSize", log_max_size, 1024, 1e12);
+    INT_FIELD("LogMaxFile", log_max_file, 1, LOG_FILES_MAX);
+    INT_FIELD("BackoffMin", backoff_min_ms, 1, 1e9);
+    INT_FIELD("BackoffMax", backoff_max_ms, 1, 1e9);
+    INT_FIELD("BackoffReset", backoff_reset_ms, 1, 1e9);
+#undef INT_FIELD
+    if (json_str(j, "Network", 0, &s, e) < 0)
+        goto fail;
+    cfg->network = s && strcmp(s, "host") == 0 ? CTR_NET_HOST : CTR_NET_NONE;
+    free(s);
+    s = NULL;
+    if (json_str(j, "Restart", 0, &s, e) < 0)
+        goto fail;
+    int retries = 0;
+    if (ctr_parse_restart(s, &cfg->restart, &retries, e) < 0) {
+        free(s);
+        goto fail;
+    }
+    free(s);
+    return 0;
+fail:
+    ctr_config_free(cfg);
+    return -1;
+}
+
+/* ---- creation ---- */
+
+static int ctr_dir(const struct ctr *c, const char *sub, char *buf, size_t size, struct err *e)
+{
+    if (sub)
+        return util_fmt(buf, size, e, "%s/%s/%s", c->sv->containers_dir, c->id, sub);
+    return util_fmt(buf, size, e, "%s/%s", c->sv->containers_dir, c->id);
+}
+
+static int write_small(const struct ctr *c, const char *name, const char *text, struct err *e)
+{
+    char p[PATH_MAX_BERTH];
+    if (ctr_dir(c, name, p, sizeof p, e) < 0)
+        return -1;
+    auto_close int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return err_set(e, errno, "create '%s'", p);
+    return util_write_all(fd, text, strlen(text), e);
+}
+
+static int make_files(struct ctr *c, struct err *e)
+{
+    char p[PATH_MAX_BERTH], text[1024];
+    static const char *const subs[] = {NULL, "upper", "work", "merged"};
+
+    for (size_t i = 0; i < ARRAY_LEN(subs); i++) {
+        if (ctr_dir(c, subs[i], p, sizeof p, e) < 0)
+            return -1;
+        if (mkdir(p, i == 0 ? 0710 : 0755) < 0)
+            return err_set(e, errno, "mkdir '%s'", p);
+    }
+    (void)snprintf(text, sizeof text, "%s\n", c->cfg.hostname);
+    if (write_small(c, "hostname", text, e) < 0)
+        return -1;
+    if (c->cfg.network == CTR_NET_HOST) {
+        struct err ig;
+        auto_free char *hosts = util_read_file("/etc/hosts", 1 << 20, NULL, &ig);
+        if (write_small(c, "hosts", hosts ? hosts : "127.0.0.1\tlocalhost\n", e) < 0)
+            return -1;
+    } else {
+        (void)snprintf(text, sizeof text,
+                       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                       "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+                       "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t%s\n",
+                       c->cfg.hostname);
+        if (write_small(c, "hosts", text, e) < 0)
+            return -1;
+    }
+    struct err ig;
+    auto_free char *resolv = util_read_file("/etc/resolv.conf", 1 << 20, NULL, &ig);
+    if (write_small(c, "resolv.conf", resolv ? resolv : "", e) < 0)
+        return -1;
+    if (ctr_dir(c, NULL, p, sizeof p, e) < 0)
+        return -1;
+    return logfile_make_fifos(p, e);
+}
+
+static void on_ctr_output(struct logfile *lf, int stream, const char *buf, size_t len)
+{
+    struct ctr *c = lf->data;
+    server_ctr_output(c->sv, c, stream, buf, len);
+}
+
+static void on_ctr_logline(struct logfile *lf, const char *line, size_t len)
+{
+    struct ctr *c = lf->data;
+    server_ctr_logline(c->sv, c, line, len);
+}
+
+static void on_grace_timer(struct ev_loop *loop, ev_timer *w, int revents);
+static void on_restart_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
+                             struct ctr_config *cfg)
+{
+    struct ctr *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->sv = sv;
+    (void)snprintf(c->id, sizeof c->id, "%s", id);
+    (void)snprintf(c->name, sizeof c->name, "%s", name);
+    c->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = -1;
+    char dir[PATH_MAX_BERTH];
+    struct err e;
+    if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) < 0) {
+        free(c);
+        return NULL;
+    }
+    logfile_init(&c->log, dir, c->cfg.log_max_size, c->cfg.log_max_file);
+    c->log.on_output = on_ctr_output;
+    c->log.on_line = on_ctr_logline;
+    c->log.data = c;
+    ev_init(&c->grace_w, on_grace_timer);
+    c->grace_w.data = c;
+    ev_init(&c->restart_w, on_restart_timer);
+    c->restart_w.data = c;
+    return c;
+}
+
+struct ctr *ctr_create(struct sv *sv, const char *name, struct ctr_config *cfg, struct err *e)
+{
+    char id[CTR_ID_LEN + 1];
+    if (util_random_hex(id, sizeof id, e) < 0)
+        return NULL;
+    if (!cfg->hostname) {
+        cfg->hostname = strndup(id, CTR_SHORT_ID_LEN);
+        if (!cfg->hostname)
+            return err_set(e, ENOMEM, "create container"), NULL;
+    }
+    struct ctr *c = ctr_alloc(sv, id, name, cfg);
+    if (!c)
+        return err_set(e, ENOMEM, "create container"), NULL;
+    c->created_ns = util_now_ns();
+    c->state = CTR_CREATED;
+    if (make_files(c, e) < 0) {
+        char dir[PATH_MAX_BERTH];
+        struct err ig;
+        /* a fresh, nearly empty directory: removing it is a handful of unlinks */
+        if (ctr_dir(c, NULL, dir, sizeof dir, &ig) == 0)
+            (void)storage_remove_tree(dir, &ig);
+        ctr_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct ctr *ctr_restore(struct sv *sv, const char *id, const char *name, struct ctr_config *cfg)
+{
+    return ctr_alloc(sv, id, name, cfg);
+}
+
+void ctr_free(struct ctr *c)
+{
+    if (!c)
+        return;
+    struct ev_loop *loop = c->sv->loop;
+    ev_timer_stop(loop, &c->grace_w);
+    ev_timer_stop(loop, &c->restart_w);
+    if (c->spawn_fd >= 0) {
+        ev_io_stop(loop, &c->spawn_w);
+        (void)close(c->spawn_fd);
+    }
+    if (c->pidfd >= 0) {
+        ev_io_stop(loop, &c->pidfd_w);
+        (void)close(c->pidfd);
+    }
+    if (c->stdin_fd >= 0)
+        (void)close(c->stdin_fd);
+    logfile_close(&c->log, loop);
+    ctr_config_free(&c->cfg);
+    free(c);
+}
+
+/* ---- transitions ---- */
+
+static void set_state(struct ctr *c, enum ctr_state s, const char *why)
+{
+    log_msg(LOG_DEBUG, "%s: %s -> %s (%s)", c->name, ctr_state_name(c->state),
+            ctr_state_name(s), why);
+    c->state = s;
+    sv_mark_dirty(c->sv);
+}
+
+static int send_signal(struct ctr *c, int sig)
+{
+    if (c->pid <= 0)
+        return 0;
+    if (c->adopted && c->pidfd >= 0)
+        return (int)syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0);
+    return kill(c->pid, sig);
+}
+
+static void on_spawn_readable(struct ev_loop *loop, ev_io *w, int revents);
+
+static void begin_remove(struct ctr *c, const char *why);
+
+/* Clone the init. On failure the container is exited with the error recorded. */
+static int begin_start(struct ctr *c, struct err *e)
+{
+    char dir[PATH_MAX_BERTH], lower[PATH_MAX_BERTH];
+    struct stat st;
+    pid_t pid;
+    int fd;
+
+    if (ctr_dir(c, NULL, dir, sizeof dir, e) < 0 ||
+        util_fmt(lower, sizeof lower, e, "%s/%s/rootfs", c->sv->images_dir, c->cfg.image) < 0)
+        goto fail;
+    if (stat(lower, &st) < 0) {
+        err_set(e, 0, "no such image: %s", c->cfg.image);
+        goto fail;
+    }
+    if (logfile_attach(&c->log, c->sv->loop, e) < 0)
+        goto fail;
+    if (spawn_container(c, dir, lower, c->stdin_fd, &pid, &fd, e) < 0)
+        goto fail;
+    if (c->stdin_fd >= 0) {
+        (void)close(c->stdin_fd); /* the container has its own copy */
+        c->stdin_fd = -1;
+    }
+    c->pid = pid;
+    c->pid_start = util_pid_starttime(pid);
+    c->adopted = 0;
+    c->start_pending = 1;
+    c->kill_sent = 0;
+    c->oom_killed = 0;
+    c->spawn_fd = fd;
+    c->last_start_mono = util_mono_ms();
+    c->started_ns = util_now_ns();
+    c->error[0] = '\0';
+    ev_io_init(&c->spawn_w, on_spawn_readable, fd, EV_READ);
+    c->spawn_w.data = c;
+    ev_io_start(c->sv->loop, &c->spawn_w);
+    sv_mark_dirty(c->sv);
+    return 0;
+fail:
+    if (c->stdin_fd >= 0) {
+        (void)close(c->stdin_fd);
+        c->stdin_fd = -1;
+    }
+    logfile_detach(&c->log, c->sv->loop);
+    (void)snprintf(c->error, sizeof c->error, "%s", err_str(e));
+    (void)ctr_handle(c, CTR_EV_START_FAILED, 125, NULL);
+    return -1;
+}
+
+/* Read the child's report: a spawn_report means failure, EOF means the exec succeeded. */
+static void spawn_result(struct ctr *c)
+{
+    struct spawn_report r;
+    ssize_t n;
+    do
+        n = read(c->spawn_fd, &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
+        return;
+    ev_io_stop(c->sv->loop, &c->spawn_w);
+    (void)close(c->spawn_fd);
+    c->spawn_fd = -1;
+    c->start_pending = 0;
+    if (n == 0) {
+        (void)ctr_handle(c, CTR_EV_STARTED, 0, NULL);
+        return;
+    }
+    if (n != (ssize_t)sizeof r) {
+        memset(&r, 0, sizeof r);
+        r.exit_code = 125;
+        err_set(&r.e, n < 0 ? errno : 0, "container init failed before exec");
+    }
+    r.e.msg[sizeof r.e.msg - 1] = '\0';
+    (void)snprintf(c->error, sizeof c->error, "%s", r.e.msg);
+    /* the child exits right after its report; its reaping is routed by failed_pid */
+    c->failed_pid = c->pid;
+    c->pid = 0;
+    (void)ctr_handle(c, CTR_EV_START_FAILED, r.exit_code, NULL);
+}
+
+static void on_spawn_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    spawn_result(w->data);
+}
+
+static void on_grace_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    (void)ctr_handle(w->data, CTR_EV_GRACE_OVER, 0, NULL);
+}
+
+static void on_restart_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    (void)ctr_handle(w->data, CTR_EV_RESTART_DUE, 0, NULL);
+}
+
+static void on_pidfd_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct ctr *c = w->data;
+    (void)revents;
+    ev_io_stop(loop, w);
+    (void)close(c->pidfd);
+    c->pidfd = -1;
+    (void)ctr_handle(c, CTR_EV_EXITED, -1, NULL);
+}
+
+int ctr_adopt(struct ctr *c)
+{
+    if (c->pid <= 0 || c->pid_start == 0 || util_pid_starttime(c->pid) != c->pid_start)
+        return 0;
+    int fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+    if (fd < 0)
+        return 0;
+    /* the start time is checked again after the pidfd pins the process: no reuse race */
+    if (util_pid_starttime(c->pid) != c->pid_start) {
+        (void)close(fd);
+        return 0;
+    }
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* pidfds are CLOEXEC already; belt and braces */
+    c->pidfd = fd;
+    c->adopted = 1;
+    ev_io_init(&c->pidfd_w, on_pidfd_readable, fd, EV_READ);
+    c->pidfd_w.data = c;
+    ev_io_start(c->sv->loop, &c->pidfd_w);
+    struct err e = {0};
+    if (logfile_attach(&c->log, c->sv->loop, &e) < 0)
+        log_err(&e, "re-adopt '%s': output", c->name);
+    return 1;
+}
+
+static void after_exit(struct ctr *c, int was_stopping)
+{
+    int code = c->exit_code;
+    char buf[16];
+
+    (void)snprintf(buf, sizeof buf, "%d", code);
+    events_emit(c->sv, c, "die", "exitCode", buf);
+    server_ctr_note(c->sv, c, NOTE_EXITED);
+    if (was_stopping)
+        events_emit(c->sv, c, "stop", NULL, NULL);
+
+    if (c->remove_after_exit || (c->cfg.auto_remove && !c->start_after_exit)) {
+        set_state(c, CTR_EXITED, "exited");
+        begin_remove(c, "auto-remove");
+        return;
+    }
+    if (c->start_after_exit && !c->sv->shutting_down) {
+        struct err e = {0};
+        c->start_after_exit = 0;
+        set_state(c, CTR_EXITED, "exited for restart");
+        events_emit(c->sv, c, "restart", NULL, NULL);
+        if (begin_start(c, &e) < 0)
+            log_err(&e, "restart '%s'", c->name);
+        return;
+    }
+    if (!was_stopping && !c->manual_stop && !c->sv->shutting_down &&
+        ctr_policy_restarts(c, code)) {
+        int64_t ran = util_mono_ms() - c->last_start_mono;
+        int delay = ctr_backoff_next(&c->backoff_ms, ran, c->cfg.backoff_min_ms,
+                                     c->cfg.backoff_max_ms, c->cfg.backoff_reset_ms);
+        c->restart_count++;
+        ev_timer_set(&c->restart_w, delay / 1000.0, 0.);
+        ev_timer_start(c->sv->loop, &c->restart_w);
+        set_state(c, CTR_RESTARTING, "restart policy");
+        return;
+    }
+    set_state(c, CTR_EXITED, "exited");
+}
+
+static void handle_exit(struct ctr *c, long status)
+{
+    int was_stopping = c->state == CTR_STOPPING;
+    ev_timer_stop(c->sv->loop, &c->grace_w);
+    c->exit_code = ctr_status_code((int)status);
+    if (status == -1)
+        (void)snprintf(c->error, sizeof c->error, "exit status unknown: not a child of berthd");
+    c->pid = 0;
+    c->pid_start = 0;
+    c->adopted = 0;
+    c->finished_ns = util_now_ns();
+    logfile_detach(&c->log, c->sv->loop);
+    after_exit(c, was_stopping);
+}
+
+static void start_failed(struct ctr *c, long code)
+{
+    c->exit_code = (int)code;
+    c->pid = 0;
+    c->start_after_exit = 0;
+    c->finished_ns = util_now_ns();
+    ev_timer_stop(c->sv->loop, &c->restart_w);
+    logfile_detach(&c->log, c->sv->loop);
+    set_state(c, CTR_EXITED, "start failed");
+    server_ctr_note(c->sv, c, NOTE_START_FAILED);
+    if (c->cfg.auto_remove || c->remove_after_exit)
+        begin_remove(c, "auto-remove after a failed start");
+}
+
+static void started(struct ctr *c)
+{
+    set_state(c, CTR_RUNNING, "started");
+    events_emit(c->sv, c, "start", NULL, NULL);
+    server_ctr_note(c->sv, c, NOTE_STARTED);
+}
+
+static void begin_stop(struct ctr *c, long timeout, int manual)
+{
+    char buf[16];
+    if (manual)
+        c->manual_stop = 1;
+    int sig = timeout == 0 ? SIGKILL : c->cfg.stop_signal;
+    (void)snprintf(buf, sizeof buf, "%d", sig);
+    events_emit(c->sv, c, "kill", "signal", buf);
+    if (send_signal(c, sig) < 0 && errno != ESRCH)
+        log_msg(LOG_WARN, "stop '%s': signal %d: %s", c->name, sig, strerror(errno));
+    if (timeout > 0) {
+        ev_timer_set(&c->grace_w, (double)timeout, 0.);
+        ev_timer_start(c->sv->loop, &c->grace_w);
+    }
+    set_state(c, CTR_STOPPING, manual ? "stop requested" : "supervisor stopping");
+}
+
+static void do_kill(struct ctr *c, long sig)
+{
+    char buf[16];
+    (void)snprintf(buf, sizeof buf, "%ld", sig);
+    c->manual_stop = 1;
+    events_emit(c->sv, c, "kill", "signal", buf);
+    if (send_signal(c, (int)sig) < 0 && errno != ESRCH)
+        log_msg(LOG_WARN, "kill '%s': signal %ld: %s", c->name, sig, strerror(errno));
+}
+
+static void on_removed(struct sv *sv, void *data, int ok, const struct err *e)
+{
+    struct ctr *c = data;
+    (void)sv;
+    if (!ok)
+        log_err(e, "remove files of '%s'", c->name);
+    (void)ctr_handle(c, CTR_EV_REMOVED, ok, NULL);
+}
+
+static int remove_fn(void *arg, struct err *e)
+{
+    return storage_remove_tree(arg, e);
+}
+
+static void begin_remove(struct ctr *c, const char *why)
+{
+    (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
+    (void)why;
+}
+
+static void start_removal(struct ctr *c)
+{
+    struct err e = {0};
+    char dir[PATH_MAX_BERTH];
+    logfile_close(&c->log, c->sv->loop);
+    if (ctr_dir(c, NULL, dir, sizeof dir, &e) < 0 ||
+        sv_helper(c->sv, remove_fn, dir, on_removed, c, &e) < 0) {
+        log_err(&e, "remove '%s'", c->name);
+        /* leave it in `removing`: the next supervisor start finishes the removal */
+    }
+}
+
+static int ev_invalid(struct ctr *c, enum ctr_event ev)
+{
+    log_msg(LOG_DEBUG, "%s: event %d ignored in state %s", c->name, (int)ev,
+            ctr_state_name(c->state));
+    return 0;
+}
+
+int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
+{
+    switch (c->state) {
+    case CTR_CREATED:
+    case CTR_EXITED:
+        switch (ev) {
+        case CTR_EV_START:
+            c->manual_stop = 0;
+            c->restart_count = 0;
+            c->backoff_ms = 0;
+            /* fall through */
+        case CTR_EV_AUTO_START:
+            if (c->start_pending)
+                return 0;
+            return begin_start(c, e ? e : &(struct err){0});
+        case CTR_EV_STARTED:
+            started(c);
+            return 0;
+        case CTR_EV_START_FAILED:
+            start_failed(c, arg);
+            return 0;
+        case CTR_EV_REMOVE:
+            set_state(c, CTR_REMOVING, "remove");
+            start_removal(c);
+            return 0;
+        case CTR_EV_EXITED:
+            return ev_invalid(c, ev);
+        case CTR_EV_STOP:
+        case CTR_EV_SHUTDOWN:
+        case CTR_EV_KILL:
+        case CTR_EV_GRACE_OVER:
+        case CTR_EV_RESTART_DUE:
+        case CTR_EV_REMOVED:
+            return ev_invalid(c, ev);
+        }
+        break;
+    case CTR_RESTARTING:
+        switch (ev) {
+        case CTR_EV_RESTART_DUE:
+        case CTR_EV_START:
+        case CTR_EV_AUTO_START:
+            if (c->start_pending)
+                return 0;
+            ev_timer_stop(c->sv->loop, &c->restart_w);
+            return begin_start(c, e ? e : &(struct err){0});
+        case CTR_EV_STARTED:
+            started(c);
+            return 0;
+        case CTR_EV_START_FAILED:
+            start_failed(c, arg);
+            return 0;
+        case CTR_EV_STOP:
+        case CTR_EV_SHUTDOWN:
+        case CTR_EV_KILL:
+            ev_timer_stop(c->sv->loop, &c->restart_w);
+            if (ev != CTR_EV_SHUTDOWN)
+                c->manual_stop = 1;
+            if (c->start_pending) {
+                /* a start is under way: let it finish, then stop it */
+                c->manual_stop = 1;
+                return 0;
+            }
+            set_state(c, CTR_EXITED, "restart cancelled");
+            server_ctr_note(c->sv, c, NOTE_EXITED);
+            return 0;
+        case CTR_EV_REMOVE:
+            ev_timer_stop(c->sv->loop, &c->restart_w);
+            set_state(c, CTR_REMOVING, "remove");
+            start_removal(c);
+            return 0;
+        case CTR_EV_EXITED:
+            handle_exit(c, arg);
+            return 0;
+        case CTR_EV_GRACE_OVER:
+        case CTR_EV_REMOVED:
+            return ev_invalid(c, ev);
+        }
+        break;
+    case CTR_RUNNING:
+    case CTR_PAUSED:
+        switch (ev) {
+        case CTR_EV_STOP:
+        case CTR_EV_SHUTDOWN:
+            if (c->state == CTR_PAUSED)
+                (void)send_signal(c, SIGCONT);
+            begin_stop(c, arg, ev == CTR_EV_STOP);
+            return 0;
+        case CTR_EV_KILL:
+            do_kill(c, arg);
+            return 0;
+        case CTR_EV_EXITED:
+            handle_exit(c, arg);
+            return 0;
+        case CTR_EV_START:
+        case CTR_EV_AUTO_START:
+        case CTR_EV_STARTED:
+        case CTR_EV_START_FAILED:
+        case CTR_EV_GRACE_OVER:
+        case CTR_EV_RESTART_DUE:
+        case CTR_EV_REMOVE:
+        case CTR_EV_REMOVED:
+            return ev_invalid(c, ev);
+        }
+        break;
+    case CTR_STOPPING:
+        switch (ev) {
+        case CTR_EV_GRACE_OVER:
+            log_msg(LOG_INFO, "%s: stop timeout over, killing", c->name);
+            (void)send_signal(c, SIGKILL);
+            return 0;
+        case CTR_EV_KILL:
+            do_kill(c, arg);
+            return 0;
+        case CTR_EV_STOP:
+        case CTR_EV_SHUTDOWN:
+            if (arg == 0) {
+                ev_timer_stop(c->sv->loop, &c->grace_w);
+                (void)send_signal(c, SIGKILL);
+            }
+            return 0;
+        case CTR_EV_EXITED:
+            handle_exit(c, arg);
+            return 0;
+        case CTR_EV_START:
+        case CTR_EV_AUTO_START:
+        case CTR_EV_STARTED:
+        case CTR_EV_START_FAILED:
+        case CTR_EV_RESTART_DUE:
+        case CTR_EV_REMOVE:
+        case CTR_EV_REMOVED:
+            return ev_invalid(c, ev);
+        }
+        break;
+    case CTR_REMOVING:
+        switch (ev) {
+        case CTR_EV_REMOVED:
+            set_state(c, CTR_DEAD, "removed");
+            events_emit(c->sv, c, "destroy", NULL, NULL);
+            server_ctr_note(c->sv, c, NOTE_REMOVED);
+            sv_remove(c->sv, c);
+            return 0;
+        case CTR_EV_REMOVE:
+            start_removal(c); /* resumed after a supervisor restart */
+            return 0;
+        case CTR_EV_START:
+        case CTR_EV_AUTO_START:
+        case CTR_EV_STARTED:
+        case CTR_EV_START_FAILED:
+        case CTR_EV_EXITED:
+        case CTR_EV_STOP:
+        case CTR_EV_SHUTDOWN:
+        case CTR_EV_KILL:
+        case CTR_EV_GRACE_OVER:
+        case CTR_EV_RESTART_DUE:
+            return ev_invalid(c, ev);
+        }
+        break;
+    case CTR_DEAD:
+        return ev_invalid(c, ev);
+    }
+    return 0;
+}
+
+void ctr_reaped(struct ctr *c, pid_t pid, int status)
+{
+    if (c->spawn_fd >= 0 && pid == c->pid)
+        spawn_result(c); /* it died before we read its report: settle the start first */
+    if (pid == c->failed_pid) {
+        c->failed_pid = 0; /* the child of a failed start: already accounted for */
+        return;
+    }
+    (void)ctr_handle(c, CTR_EV_EXITED, status, NULL);
+}
+
+int ctr_signal(struct ctr *c, int sig)
+{
+    return send_signal(c, sig);
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* core/ctr.h - a container: its configuration, its state machine and its supervision
+ * (start, exit, stop grace, restart policy with backoff, auto-remove). Only ctr_handle()
+ * assigns c->state (STYLE R9). */
+#pragma once
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/logfile.h"
+
+struct sv;
+struct cJSON;
+
+enum ctr_state {
+    CTR_CREATED,
+    CTR_RUNNING,
+    CTR_PAUSED,
+    CTR_RESTARTING,
+    CTR_STOPPING,
+    CTR_EXITED,
+    CTR_REMOVING,
+    CTR_DEAD,
+};
+
+enum ctr_event {
+    CTR_EV_START,        /* manual start request */
+    CTR_EV_AUTO_START,   /* supervisor start (policy at boot), not manual */
+    CTR_EV_STARTED,      /* the command was exec'd */
+    CTR_EV_START_FAILED, /* arg: exit code; c->error holds the message */
+    CTR_EV_EXITED,       /* arg: wait status, or -1 for "unknown" (adopted process) */
+    CTR_EV_STOP,         /* arg: timeout in seconds (-1 for ever), manual */
+    CTR_EV_SHUTDOWN,     /* supervisor stop: like STOP but not manual */
+    CTR_EV_KILL,         /* arg: signal; manual */
+    CTR_EV_GRACE_OVER,   /* stop timer fired */
+    CTR_EV_RESTART_DUE,  /* backoff timer fired */
+    CTR_EV_REMOVE,       /* removal accepted (state allows it) */
+    CTR_EV_REMOVED,      /* the removal helper finished */
+};
+
+enum ctr_restart { CTR_RESTART_NO, CTR_RESTART_ALWAYS, CTR_RESTART_UNLESS_STOPPED,
+                   CTR_RESTART_ON_FAILURE };
+enum ctr_net { CTR_NET_NONE, CTR_NET_HOST };
+
+struct ctr_config {
+    char *image;
+    char **argv; /* resolved command (entrypoint + cmd), NULL-terminated */
+    char **env;  /* resolved environment, NULL-terminated */
+    char **labels; /* "K=V", NULL-terminated */
+    char *hostname;
+    char *user;
+    char *workdir;
+    int read_only;
+    enum ctr_net network;
+    int stop_signal;
+    int stop_timeout; /* seconds; -1 = for ever */
+    enum ctr_restart restart;
+    int max_retries; /* on-failure:N, 0 = unlimited */
+    int auto_remove;
+    int open_stdin;
+    int tty;
+    long long log_max_size;
+    int log_max_file;
+    int backoff_min_ms, backoff_max_ms, backoff_reset_ms;
+};
+
+struct ctr {
+    struct sv *sv;
+    struct ctr *next; /* sv's list, newest first */
+    char id[CTR_ID_LEN + 1];
+    char name[CTR_NAME_MAX];
+    struct ctr_config cfg;
+
+    enum ctr_state state;
+    pid_t pid;                    /* 0 when none */
+    unsigned long long pid_start; /* /proc/PID/stat start time, to detect pid reuse */
+    int pidfd;                    /* adopted processes: watched for exit */
+    int adopted;                  /* not our child (re-adopted after a supervisor restart) */
+    int exit_code;
+    char error[ERR_MSG_MAX];
+    int oom_killed;
+    int restart_count;
+    int manual_stop;
+    int64_t created_ns, started_ns, finished_ns;
+    int64_t last_start_mono;
+    int backoff_ms;
+
+    /* transient (not in the snapshot) */
+    int start_pending;   /* cloned, waiting for exec or failure on spawn_fd */
+    int spawn_fd;        /* child's error pipe */
+    int stdin_fd;        /* fd given for the next start (taken over) */
+    int start_after_exit; /* restart request: start again once exited */
+    int remove_after_exit; /* rm -f or auto-remove: remove once exited */
+    int kill_sent;
+    pid_t failed_pid;    /* child of a failed start, not reaped yet */
+    pid_t helper_pid;    /* removal helper */
+    int helper_fd;
+    ev_io spawn_w;
+    ev_io pidfd_w;
+    ev_io helper_w;
+    ev_timer grace_w;
+    ev_timer restart_w;
+    struct logfile log;  /* output FIFOs and the log file */
+};
+
+const char *ctr_state_name(enum ctr_state s);
+
+/* Build a container from a parsed config (takes ownership of CFG's strings: CFG is zeroed).
+ * Creates <root>/containers/ID (dirs, FIFOs, hostname/hosts/resolv files). */
+struct ctr *ctr_create(struct sv *sv, const char *name, struct ctr_config *cfg, struct err *e);
+void ctr_free(struct ctr *c);
+void ctr_config_free(struct ctr_config *cfg);
+
+/* The state machine: the only place c->state changes. Returns 0, or -1 with E when the event
+ * cannot be carried out (e.g. a failed fork); events that are invalid in the current state are
+ * logged and ignored. */
+int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e);
+
+/* The pid reaper routes exits here (PID is c->pid or c->failed_pid). */
+void ctr_reaped(struct ctr *c, pid_t pid, int status);
+
+/* Rebuild a container from the snapshot (takes CFG's strings); state fields are set by the
+ * caller. */
+struct ctr *ctr_restore(struct sv *sv, const char *id, const char *name, struct ctr_config *cfg);
+
+/* Send SIG to the container's init without counting as a user action (signal proxying). */
+int ctr_signal(struct ctr *c, int sig);
+
+/* Re-adopt after a supervisor restart (snapshot state running/paused/stopping): returns 1 when
+ * the process is still alive and is now watched through a pidfd, 0 when it is gone. */
+int ctr_adopt(struct ctr *c);
+
+/* Serialise / parse a config (snapshot and inspect share the field names). */
+struct cJSON *ctr_config_json(const struct ctr_config *cfg);
+int ctr_config_from_json(const struct cJSON *j, struct ctr_config *cfg, struct err *e);
+
+/* Parse a restart policy ("no", "always", "unless-stopped", "on-failure[:N]"). */
+int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, struct err *e);
+const char *ctr_restart_name(enum ctr_restart r);
+
+/* Backoff after a run of RAN_MS: the delay to wait before the next restart, updating *CUR
+ * (the current delay, 0 initially). Pure: unit-tested. */
+int ctr_backoff_next(int *cur, int64_t ran_ms, int min_ms, int max_ms, int reset_ms);
+
+/* Whether the restart policy restarts after an exit with CODE. */
+int ctr_policy_restarts(const struct ctr *c, int code);
+
+/* Exit code for a wait status (128+N for a signal). */
+int ctr_status_code(int status);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* core/main.c - berthd: parse flags, set up the supervisor, run the loop. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/sv.h"
+#include "core/util.h"
+
+#define BERTH_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: berthd [--root DIR] [--socket PATH] [--group GID] [--log-level L]\n"
+               "              [--discard-corrupt-state]\n"
+               "  --root DIR               state directory (default /var/lib/berth)\n"
+               "  --socket PATH            control socket (default /run/berth/berth.sock)\n"
+               "  --group GID              also allow members of this group on the socket\n"
+               "  --log-level L            error|warn|info|debug (default info)\n"
+               "  --discard-corrupt-state  move a corrupt snapshot aside and start empty\n");
+}
+
+int main(int argc, char **argv)
+{
+    static struct sv sv; /* large (paths); lives for the whole process */
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'},    {"socket", required_argument, NULL, 's'},
+        {"group", required_argument, NULL, 'g'},   {"log-level", required_argument, NULL, 'l'},
+        {"discard-corrupt-state", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *root = "/var/lib/berth", *sock = "/run/berth/berth.sock";
+    int discard = 0, c;
+    struct err e = {0};
+
+    sv.group = (gid_t)-1;
+    sv.listen_fd = -1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            root = optarg;
+            break;
+        case 's':
+            sock = optarg;
+            break;
+        case 'g': {
+            long long g;
+            if (util_parse_int(optarg, 0, 0x7fffffff, &g, &e) < 0) {
+                fprintf(stderr, "berthd: --group: %s\n", err_str(&e));
+                return 2;
+            }
+            sv.group = (gid_t)g;
+            break;
+        }
+        case 'l': {
+            int lvl = log_parse_level(optarg);
+            if (lvl < 0) {
+                fprintf(stderr, "berthd: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            log_set_level((enum log_level)lvl);
+            break;
+        }
+        case 'D':
+            discard = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("berthd %s\n", BERTH_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (root[0] != '/' || sock[0] != '/') {
+        fprintf(stderr, "berthd: --root and --socket must be absolute paths\n");
+        return 2;
+    }
+    if (util_fmt(sv.root, sizeof sv.root, &e, "%s", root) < 0 ||
+        util_fmt(sv.socket_path, sizeof sv.socket_path, &e, "%s", sock) < 0) {
+        fprintf(stderr, "berthd: %s\n", err_str(&e));
+        return 2;
+    }
+    sv.discard_corrupt = discard;
+    if (sv_init(&sv, &e) < 0) {
+        if (strstr(e.msg, "is corrupt"))
+            fprintf(stderr,
+                    "berthd: %s\nberthd: the file is left as it is; start with "
+                    "--discard-corrupt-state to keep it aside and start empty\n",
+                    err_str(&e));
+        else
+            fprintf(stderr, "berthd: %s\n", err_str(&e));
+        return 1;
+    }
+    log_msg(LOG_INFO, "berthd %s ready on %s (root %s)", BERTH_VERSION, sv.socket_path,
+            sv.root);
+    sv_run(&sv);
+    return 0;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* core/spawn.c - clone + child setup of a container's init. The child never returns to the
+ * loop: it execs or writes a spawn_report and _exits. */
+#include "core/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+#include "core/ctr.h"
+#include "core/util.h"
+#include "net/link.h"
+#include "storage/rootfs.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static __attribute__((noreturn)) void child_fail(int fd, int code, const struct err *e)
+{
+    struct spawn_report r = {.exit_code = code};
+    r.e = *e;
+    (void)!write(fd, &r, sizeof r); /* the parent sees EOF without a report: 125 */
+    _exit(code);
+}
+
+static const char *env_get(char **env, const char *key)
+{
+    size_t kl = strlen(key);
+    for (char **p = env; p && *p; p++)
+        if (strncmp(*p, key, kl) == 0 && (*p)[kl] == '=')
+            return *p + kl + 1;
+    return NULL;
+}
+
+/* The final environment: the container's, plus HOSTNAME, HOME and PATH when missing (an empty
+ * HOME= counts as missing, as Docker does). */
+static char **build_env(char **env, const char *hostname, const char *home, struct err *e)
+{
+    size_t n = 0;
+    for (char **p = env; p && *p; p++)
+        n++;
+    char **out = calloc(n + 4, sizeof *out);
+    if (!out)
+        return err_set(e, ENOMEM, "build environment"), NULL;
+    size_t k = 0;
+    for (char **p = env; p && *p; p++)
+        if (strcmp(*p, "HOME=") != 0)
+            out[k++] = *p;
+    if (!env_get(out, "PATH"))
+        out[k++] = "PATH=" DEFAULT_PATH;
+    if (!env_get(out, "HOSTNAME") && asprintf(&out[k++], "HOSTNAME=%s", hostname) < 0)
+        return err_set(e, ENOMEM, "build environment"), NULL;
+    if (!env_get(out, "HOME") && asprintf(&out[k++], "HOME=%s", home) < 0)
+        return err_set(e, ENOMEM, "build environment"), NULL;
+    out[k] = NULL;
+    return out;
+}
+
+/* execvpe with Docker's messages; returns only on failure, with the exit code. */
+static int exec_cmd(char **argv, char **envp, struct err *e)
+{
+    const char *cmd = argv[0];
+    if (strchr(cmd, '/')) {
+        execve(cmd, argv, envp);
+        int saved = errno;
+        if (saved == ENOENT || saved == ENOTDIR)
+            return err_set(e, 0, "exec: \"%s\": no such file or directory", cmd), 127;
+        if (saved == EACCES)
+            return err_set(e, 0, "exec: \"%s\": permission denied", cmd), 126;
+        if (saved == ENOEXEC)
+            return err_set(e, 0, "exec: \"%s\": exec format error", cmd), 126;
+        return err_set(e, saved, "exec \"%s\"", cmd), 126;
+    }
+    const char *path = env_get(envp, "PATH");
+    if (!path)
+        path = DEFAULT_PATH;
+    int denied = 0;
+    for (const char *p = path; *p;) {
+        const char *colon = strchrnul(p, ':');
+        char full[PATH_MAX_BERTH];
+        int n = snprintf(full, sizeof full, "%.*s/%s", (int)(colon - p), p, cmd);
+        if (colon == p)
+            n = snprintf(full, sizeof full, "./%s", cmd);
+        if (n > 0 && (size_t)n < sizeof full) {
+            execve(full, argv, envp);
+            if (errno == EACCES)
+                denied = 1;
+            else if (errno == ENOEXEC)
+                return err_set(e, 0, "exec: \"%s\": exec format error", cmd), 126;
+            else if (errno != ENOENT && errno != ENOTDIR)
+                return err_set(e, errno, "exec \"%s\"", full), 126;
+        }
+        p = *colon ? colon + 1 : colon;
+    }
+    if (denied)
+        return err_set(e, 0, "exec: \"%s\": permission denied", cmd), 126;
+    return err_set(e, 0, "exec: \"%s\": executable file not found in $PATH", cmd), 127;
+}
+
+static int setup_stdio(const char *dir, int stdin_fd, struct err *e)
+{
+    char p[PATH_MAX_BERTH];
+    int in = stdin_fd;
+    if (in < 0) {
+        in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+            return err_set(e, errno, "open /dev/null");
+    }
+    if (dup2(in, 0) < 0)
+        return err_set(e, errno, "set up stdin");
+    static const char *const names[] = {"stdout.fifo", "stderr.fifo"};
+    for (int i = 0; i < 2; i++) {
+        if (util_fmt(p, sizeof p, e, "%s/%s", dir, names[i]) < 0)
+            return -1;
+        /* read-write: the FIFO never has zero readers, so the container is not killed by
+         * SIGPIPE while berthd restarts; it blocks on a full pipe instead */
+        int fd = open(p, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return err_set(e, errno, "open '%s'", p);
+        if (dup2(fd, i + 1) < 0)
+            return err_set(e, errno, "set up stdio");
+        (void)close(fd);
+    }
+    return 0;
+}
+
+static __attribute__((noreturn)) void child_main(const struct ctr *c, const char *dir,
+                                                 const char *lower, int stdin_fd, int report_fd)
+{
+    struct err e = {0};
+    char upper[PATH_MAX_BERTH], work[PATH_MAX_BERTH], merged[PATH_MAX_BERTH];
+    char hostname_f[PATH_MAX_BERTH], hosts_f[PATH_MAX_BERTH], resolv_f[PATH_MAX_BERTH];
+    sigset_t none;
+
+    (void)sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL); /* cannot fail with a valid set */
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            (void)signal(s, SIG_DFL); /* invalid (RT-internal) numbers fail harmlessly */
+    if (setsid() < 0)
+        child_fail(report_fd, 125, &(struct err){0});
+
+    if (setup_stdio(dir, stdin_fd, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (sethostname(c->cfg.hostname, strlen(c->cfg.hostname)) < 0) {
+        err_set(&e, errno, "set hostname '%s'", c->cfg.hostname);
+        child_fail(report_fd, 125, &e);
+    }
+    if (c->cfg.network == CTR_NET_NONE && net_link_up_lo(&e) < 0)
+        child_fail(report_fd, 125, &e);
+
+    if (util_fmt(upper, sizeof upper, &e, "%s/upper", dir) < 0 ||
+        util_fmt(work, sizeof work, &e, "%s/work", dir) < 0 ||
+        util_fmt(merged, sizeof merged, &e, "%s/merged", dir) < 0 ||
+        util_fmt(hostname_f, sizeof hostname_f, &e, "%s/hostname", dir) < 0 ||
+        util_fmt(hosts_f, sizeof hosts_f, &e, "%s/hosts", dir) < 0 ||
+        util_fmt(resolv_f, sizeof resolv_f, &e, "%s/resolv.conf", dir) < 0)
+        child_fail(report_fd, 125, &e);
+    struct storage_rootfs rf = {
+        .lower = lower,
+        .upper = upper,
+        .work = work,
+        .merged = merged,
+        .hostname = hostname_f,
+        .hosts = hosts_f,
+        .resolv = resolv_f,
+        .read_only = 0, /* remounted below, after the working directory exists */
+        .host_network = c->cfg.network == CTR_NET_HOST,
+    };
+    if (storage_rootfs_setup(&rf, &e) < 0)
+        child_fail(report_fd, 125, &e);
+
+    struct storage_user u;
+    if (storage_user_resolve(c->cfg.user ? c->cfg.user : "", "/etc/passwd", "/etc/group", &u,
+                             &e) < 0)
+        child_fail(report_fd, 125, &e);
+
+    const char *wd = c->cfg.workdir && *c->cfg.workdir ? c->cfg.workdir : "/";
+    struct stat st;
+    if (stat(wd, &st) < 0 && errno == ENOENT && storage_mkdir_owned(wd, u.uid, u.gid, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (chdir(wd) < 0) {
+        err_set(&e, 0, "chdir to \"%s\": %s", wd,
+                errno == ENOENT ? "no such file or directory" : strerror(errno));
+        child_fail(report_fd, errno == ENOENT ? 127 : 125, &e);
+    }
+    if (c->cfg.read_only && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+        err_set(&e, errno, "remount / read-only");
+        child_fail(report_fd, 125, &e);
+    }
+
+    char **envp = build_env(c->cfg.env, c->cfg.hostname, u.home, &e);
+    if (!envp)
+        child_fail(report_fd, 125, &e);
+
+    if (setgroups((size_t)u.ngroups, u.groups) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
+        err_set(&e, errno, "set user %u:%u", (unsigned)u.uid, (unsigned)u.gid);
+        child_fail(report_fd, 125, &e);
+    }
+    /* nothing of berthd may leak into the container: every fd above 2 closes at exec */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        err_set(&e, errno, "close inherited fds");
+        child_fail(report_fd, 125, &e);
+    }
+    int code = exec_cmd(c->cfg.argv, envp, &e);
+    child_fail(report_fd, code, &e);
+}
+
+int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_rootfs,
+                    int stdin_fd, pid_t *pid, int *report_fd, struct err *e)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return err_set(e, errno, "create report pipe for '%s'", c->name);
+    long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    if (c->cfg.network != CTR_NET_HOST)
+        flags |= CLONE_NEWNET;
+    /* fork-like clone (no new stack): the child continues here on a copy of our memory */
+    long rc = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (rc < 0) {
+        int saved = errno;
+        (void)close(p[0]);
+        (void)close(p[1]);
+        return err_set(e, saved, "clone container '%s'", c->name);
+    }
+    if (rc == 0) {
+        (void)close(p[0]);
+        child_main(c, ctr_dir, image_rootfs, stdin_fd, p[1]);
+    }
+    (void)close(p[1]);
+    if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+        int saved = errno;
+        (void)close(p[0]);
+        (void)kill((pid_t)rc, SIGKILL); /* reaped by the pid-0 watcher as an orphan */
+        return err_set(e, saved, "set report pipe non-blocking");
+    }
+    *pid = (pid_t)rc;
+    *report_fd = p[0];
+    return 0;
+}

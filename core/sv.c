@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/* core/sv.c - the supervisor's loop: the pid-0 reaper, signals, helpers, group commit of the
+ * snapshot in an ev_prepare watcher, reconciliation at start and graceful shutdown. */
+#include "core/sv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/ctr.h"
+#include "core/events.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "core/snapshot.h"
+#include "core/util.h"
+
+void sv_mark_dirty(struct sv *sv)
+{
+    sv->dirty = 1;
+}
+
+struct ctr *sv_find(struct sv *sv, const char *ref, struct err *e)
+{
+    struct ctr *match = NULL;
+    if (ref && ref[0] == '/')
+        ref++;
+    if (!ref || !*ref)
+        return err_set(e, 0, "no such container: "), e->code = 404, NULL;
+    for (struct ctr *c = sv->ctrs; c; c = c->next)
+        if (c->state != CTR_DEAD && strcmp(c->name, ref) == 0)
+            return c;
+    size_t n = strlen(ref);
+    for (struct ctr *c = sv->ctrs; c; c = c->next) {
+        if (c->state == CTR_DEAD || strncmp(c->id, ref, n) != 0)
+            continue;
+        if (n == CTR_ID_LEN)
+            return c;
+        if (match) {
+            err_set(e, 0, "multiple containers match: %s", ref);
+            e->code = 409;
+            return NULL;
+        }
+        match = c;
+    }
+    if (!match) {
+        err_set(e, 0, "no such container: %s", ref);
+        e->code = 404;
+    }
+    return match;
+}
+
+struct ctr *sv_find_by_pid(struct sv *sv, pid_t pid)
+{
+    for (struct ctr *c = sv->ctrs; c; c = c->next)
+        if ((c->pid == pid && !c->adopted) || c->failed_pid == pid)
+            return c;
+    return NULL;
+}
+
+void sv_add(struct sv *sv, struct ctr *c)
+{
+    c->next = sv->ctrs;
+    sv->ctrs = c;
+    sv->nctrs++;
+    sv_mark_dirty(sv);
+}
+
+void sv_remove(struct sv *sv, struct ctr *c)
+{
+    /* freed in the sweep: callers up the stack may still hold c (STYLE R7) */
+    (void)sv;
+    c->state = CTR_DEAD; /* already set by ctr_handle; repeated for the sweep's sake */
+}
+
+static void sweep_ctrs(struct sv *sv)
+{
+    for (struct ctr **pp = &sv->ctrs; *pp;) {
+        struct ctr *c = *pp;
+        if (c->state == CTR_DEAD) {
+            *pp = c->next;
+            sv->nctrs--;
+            ctr_free(c);
+        } else
+            pp = &c->next;
+    }
+}
+
+/* ---- helpers ---- */
+
+static void on_helper_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct helper *h = w->data;
+    (void)revents;
+    if (!h->result) {
+        h->result = calloc(1, sizeof *h->result);
+        if (!h->result) {
+            ev_io_stop(loop, w);
+            return;
+        }
+    }
+    ssize_t n = read(h->fd, h->result, sizeof *h->result);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n != (ssize_t)sizeof *h->result) {
+        free(h->result);
+        h->result = NULL;
+    }
+    ev_io_stop(loop, w);
+}
+
+struct helper_slot {
+    struct helper h;
+    ev_io w;
+};
+
+int sv_helper(struct sv *sv, int (*fn)(void *arg, struct err *e), void *arg,
+              void (*done)(struct sv *sv, void *data, int ok, const struct err *e), void *data,
+              struct err *e)
+{
+    int p[2];
+    struct helper_slot *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(e, ENOMEM, "start helper");
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+        free(s);
+        return err_set(e, errno, "start helper: pipe");
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        (void)close(p[0]);
+        (void)close(p[1]);
+        free(s);
+        return err_set(e, saved, "start helper: fork");
+    }
+    if (pid == 0) {
+        struct err ce = {0};
+        sigset_t none;
+        (void)sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)close(p[0]);
+        int flags = fcntl(p[1], F_GETFL);
+        (void)fcntl(p[1], F_SETFL, flags & ~O_NONBLOCK);
+        if (fn(arg, &ce) == 0)
+            _exit(0);
+        _exit(write(p[1], &ce, sizeof ce) == (ssize_t)sizeof ce ? 1 : 2);
+    }
+    (void)close(p[1]);
+    s->h.pid = pid;
+    s->h.fd = p[0];
+    s->h.done = done;
+    s->h.data = data;
+    s->h.next = sv->helpers;
+    sv->helpers = &s->h;
+    ev_io_init(&s->w, on_helper_readable, p[0], EV_READ);
+    s->w.data = &s->h;
+    ev_io_start(sv->loop, &s->w);
+    return 0;
+}
+
+static int helper_reap(struct sv *sv, pid_t pid, int status)
+{
+    for (struct helper **pp = &sv->helpers; *pp; pp = &(*pp)->next) {
+        struct helper *h = *pp;
+        if (h->pid != pid)
+            continue;
+        *pp = h->next;
+        struct helper_slot *s = (struct helper_slot *)h;
+        /* its pipe is complete now: the writer has exited */
+        if (ev_is_active(&s->w))
+            on_helper_readable(sv->loop, &s->w, EV_READ);
+        ev_io_stop(sv->loop, &s->w);
+        (void)close(h->fd);
+        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        struct err e = {0};
+        if (!ok) {
+            if (h->result)
+                e = *h->result;
+            else
+                err_set(&e, 0, "helper %d failed (status %d)", (int)pid, status);
+        }
+        if (h->done)
+            h->done(sv, h->data, ok, &e);
+        free(h->result);
+        free(s);
+        sv_shutdown_progress(sv);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the reaper ---- */
+
+static void on_child_exit(struct ev_loop *loop, ev_child *w, int revents)
+{
+    struct sv *sv = ev_userdata(loop);
+    (void)revents;
+    struct ctr *c = sv_find_by_pid(sv, w->rpid);
+    if (c)
+        ctr_reaped(c, w->rpid, w->rstatus);
+    else if (!helper_reap(sv, w->rpid, w->rstatus)) {
+        sv->orphans_reaped++;
+        log_msg(LOG_DEBUG, "reaped orphan %d", (int)w->rpid);
+    }
+    sv_shutdown_progress(sv);
+}
+
+/* ---- group commit ---- */
+
+static void commit(struct sv *sv)
+{
+    if (sv->dirty) {
+        struct err e = {0};
+        if (snapshot_write(sv, &e) < 0) {
+            if (!sv->snapshot_failing)
+                log_err(&e, "write snapshot (replies held until it succeeds)");
+            sv->snapshot_failing = 1;
+            if (!ev_is_active(&sv->retry_w)) {
+                ev_timer_set(&sv->retry_w, 1., 0.);
+                ev_timer_start(sv->loop, &sv->retry_w);
+            }
+            return; /* nothing acknowledged may be lost: hold every reply */
+        }
+        if (sv->snapshot_failing)
+            log_msg(LOG_INFO, "snapshot written again");
+        sv->snapshot_failing = 0;
+        sv->dirty = 0;
+    }
+    server_flush(sv);
+}
+
+static void on_loop_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    commit(w->data);
+}
+
+static void on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    /* the prepare watcher retries the write before the loop blocks again */
+}
+
+static void on_sweep_check(struct ev_loop *loop, ev_check *w, int revents)
+{
+    struct sv *sv = w->data;
+    (void)loop;
+    (void)revents;
+    sweep_ctrs(sv);
+    server_sweep(sv);
+}
+
+/* ---- shutdown ---- */
+
+static int all_down(const struct sv *sv)
+{
+    for (const struct ctr *c = sv->ctrs; c; c = c->next)
+        if (c->state == CTR_RUNNING || c->state == CTR_STOPPING || c->state == CTR_PAUSED ||
+            c->state == CTR_REMOVING || c->start_pending)
+            return 0;
+    return sv->helpers == NULL;
+}
+
+void sv_shutdown_progress(struct sv *sv)
+{
+    if (!sv->shutting_down || !all_down(sv))
+        return;
+    struct err e = {0};
+    if (sv->dirty && snapshot_write(sv, &e) < 0)
+        log_err(&e, "final snapshot");
+    sv->dirty = 0;
+    server_flush(sv);
+    log_msg(LOG_INFO, "every container is down: exiting");
+    ev_break(sv->loop, EVBREAK_ALL);
+}
+
+void sv_shutdown_begin(struct sv *sv)
+{
+    if (sv->shutting_down)
+        return;
+    sv->shutting_down = 1;
+    log_msg(LOG_INFO, "shutting down: stopping containers");
+    for (struct ctr *c = sv->ctrs; c; c = c->next) {
+        if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING)
+            (void)ctr_handle(c, CTR_EV_SHUTDOWN, c->cfg.stop_timeout, NULL);
+        if (c->cfg.auto_remove && (c->state == CTR_EXITED || c->state == CTR_CREATED))
+            (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
+        else if (c->cfg.auto_remove)
+            c->remove_after_exit = 1;
+    }
+    sv_shutdown_progress(sv);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct sv *sv = ev_userdata(loop);
+    (void)revents;
+    switch (w->signum) {
+    case SIGTERM:
+    case SIGINT:
+        sv_shutdown_begin(sv);
+        break;
+    case SIGHUP:
+        log_msg(LOG_INFO, "SIGHUP: nothing to reload");
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- start ---- */
+
+static void reconcile(struct sv *sv)
+{
+    for (struct ctr *c = sv->ctrs; c; c = c->next) {
+        switch (c->state) {
+        case CTR_RUNNING:
+        case CTR_PAUSED:
+        case CTR_STOPPING:
+            if (ctr_adopt(c)) {
+                log_msg(LOG_INFO, "re-adopted '%s' (pid %d)", c->name, (int)c->pid);
+                if (c->state == CTR_STOPPING)
+                    (void)ctr_handle(c, CTR_EV_GRACE_OVER, 0, NULL);
+                continue;
+            }
+            log_msg(LOG_INFO, "'%s' is gone: exit status unknown", c->name);
+            c->pid = 0; /* the recorded pid is not ours: never signal it */
+            (void)ctr_handle(c, CTR_EV_EXITED, -1, NULL);
+            break;
+        case CTR_RESTARTING:
+            (void)ctr_handle(c, CTR_EV_RESTART_DUE, 0, NULL);
+            break;
+        case CTR_REMOVING:
+            (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
+            break;
+        case CTR_EXITED:
+            if (c->cfg.auto_remove)
+                (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
+            else if (c->cfg.restart == CTR_RESTART_ALWAYS ||
+                     (c->cfg.restart == CTR_RESTART_UNLESS_STOPPED && !c->manual_stop))
+                (void)ctr_handle(c, CTR_EV_AUTO_START, 0, NULL);
+            break;
+        case CTR_CREATED:
+        case CTR_DEAD:
+            break;
+        }
+    }
+}
+
+int sv_init(struct sv *sv, struct err *e)
+{
+    sv->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
+    if (!sv->loop)
+        return err_set(e, 0, "start event loop");
+    ev_set_userdata(sv->loop, sv);
+    sv->started_ns = util_now_ns();
+    sv->pid1 = getpid() == 1;
+    if (!sv->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        return err_set(e, errno, "become child subreaper");
+
+    if (util_fmt(sv->snapshot_path, sizeof sv->snapshot_path, e, "%s/berth.json", sv->root) < 0 ||
+        util_fmt(sv->images_dir, sizeof sv->images_dir, e, "%s/images", sv->root) < 0 ||
+        util_fmt(sv->containers_dir, sizeof sv->containers_dir, e, "%s/containers", sv->root) <
+            0)
+        return -1;
+    if (util_mkdir_p(sv->root, 0711, e) < 0 || util_mkdir_p(sv->images_dir, 0711, e) < 0 ||
+        util_mkdir_p(sv->containers_dir, 0711, e) < 0)
+        return -1;
+
+    ev_child_init(&sv->child_w, on_child_exit, 0, 0);
+    ev_child_start(sv->loop, &sv->child_w);
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < ARRAY_LEN(sigs); i++) {
+        ev_signal_init(&sv->sig_w[i], on_signal, sigs[i]);
+        ev_signal_start(sv->loop, &sv->sig_w[i]);
+    }
+    ev_prepare_init(&sv->prepare_w, on_loop_prepare);
+    sv->prepare_w.data = sv;
+    ev_prepare_start(sv->loop, &sv->prepare_w);
+    ev_init(&sv->retry_w, on_retry_timer);
+    ev_check_init(&sv->sweep_w, on_sweep_check);
+    sv->sweep_w.data = sv;
+    ev_check_start(sv->loop, &sv->sweep_w);
+
+    if (snapshot_load(sv, e) < 0) {
+        char aside[PATH_MAX_BERTH];
+        if (!sv->discard_corrupt || !strstr(e->msg, "is corrupt") ||
+            util_fmt(aside, sizeof aside, e, "%s.corrupt-%lld", sv->snapshot_path,
+                     (long long)(util_now_ns() / 1000000000LL)) < 0)
+            return -1;
+        if (rename(sv->snapshot_path, aside) < 0)
+            return err_set(e, errno, "move corrupt snapshot to '%s'", aside);
+        log_msg(LOG_WARN, "%s; kept aside as '%s', starting empty", err_str(e), aside);
+    }
+    if (server_listen(sv, e) < 0)
+        return -1;
+    reconcile(sv);
+    return 0;
+}
+
+void sv_run(struct sv *sv)
+{
+    ev_run(sv->loop, 0);
+    server_close_all(sv);
+    for (struct ctr *c = sv->ctrs; c;) {
+        struct ctr *next = c->next;
+        ctr_free(c);
+        c = next;
+    }
+    sv->ctrs = NULL;
+    events_free_all();
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* core/sv.h - the supervisor: the one loop, its watchers, the container table, the reaper,
+ * signals, group commit of the snapshot, graceful shutdown. */
+#pragma once
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/limits.h"
+
+struct ctr;
+struct client;
+struct err;
+
+struct sv {
+    struct ev_loop *loop;
+    char root[PATH_MAX_BERTH];
+    char socket_path[PATH_MAX_BERTH];
+    char snapshot_path[PATH_MAX_BERTH];
+    char images_dir[PATH_MAX_BERTH];
+    char containers_dir[PATH_MAX_BERTH];
+    gid_t group; /* besides root, members of this group may connect; (gid_t)-1 = none */
+    int pid1;
+    int listen_fd;
+    ev_io listen_w;
+    ev_child child_w;
+    ev_signal sig_w[4];
+    ev_prepare prepare_w;
+    ev_timer retry_w;     /* retries a failed snapshot write */
+    ev_check sweep_w;     /* frees dead objects */
+    struct ctr *ctrs;     /* newest first */
+    int nctrs;
+    struct client *clients;
+    int nclients;
+    struct helper *helpers;
+    int dirty;            /* snapshot needs writing */
+    int snapshot_failing; /* last write failed: replies are held */
+    int shutting_down;
+    int discard_corrupt;  /* a corrupt snapshot is moved aside instead of failing the start */
+    unsigned long long orphans_reaped;
+    int64_t started_ns;
+};
+
+/* A forked helper doing slow work (tree copy or removal). DONE runs when it is reaped, with
+ * E filled from its pipe when it failed. */
+struct helper {
+    struct helper *next;
+    pid_t pid;
+    int fd;
+    struct err *result;
+    void (*done)(struct sv *sv, void *data, int ok, const struct err *e);
+    void *data;
+};
+
+/* Mark the snapshot dirty: it is written before the loop next blocks, and replies queued now
+ * are released only after that. */
+void sv_mark_dirty(struct sv *sv);
+
+/* Find a container by name (a leading '/' ignored), full id or unique id prefix. Returns NULL
+ * with E (404 no such container / 409 ambiguous: e->code holds the HTTP-like code). */
+struct ctr *sv_find(struct sv *sv, const char *ref, struct err *e);
+struct ctr *sv_find_by_pid(struct sv *sv, pid_t pid);
+void sv_add(struct sv *sv, struct ctr *c);
+/* Unlink C from the table and free it (after the current callback: see STYLE R7). */
+void sv_remove(struct sv *sv, struct ctr *c);
+
+/* Run FN(ARG) in a forked helper; DONE(sv, data, ok, err) when it exits. FN returns 0 or -1
+ * with its struct err, which travels back through a pipe. */
+int sv_helper(struct sv *sv, int (*fn)(void *arg, struct err *e), void *arg,
+              void (*done)(struct sv *sv, void *data, int ok, const struct err *e), void *data,
+              struct err *e);
+
+/* Check whether a graceful shutdown can finish now (every container down, no helper). */
+void sv_shutdown_progress(struct sv *sv);
+void sv_shutdown_begin(struct sv *sv);
+
+/* Set up the loop, load the snapshot (a corrupt one fails), listen, reconcile. SV's root,
+ * socket_path and group are set by the caller. */
+int sv_init(struct sv *sv, struct err *e);
+/* Run the loop until a graceful shutdown completes, then free everything. */
+void sv_run(struct sv *sv);

@@ -1,0 +1,1079 @@
+/* SPDX-License-Identifier: MIT */
+/* core/verbs.c - one handler per protocol verb (ctl/PROTOCOL.md). Handlers validate every
+ * option before changing anything, then either reply at once or register the client's
+ * pending operation, which server.c completes when the container gets there. */
+#include "core/verbs.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core/ctr.h"
+#include "core/events.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "core/sv.h"
+#include "core/util.h"
+#include "core/view.h"
+#include "storage/image.h"
+
+#define BERTH_VERSION "0.1.0"
+
+struct verb {
+    const char *name;
+    void (*fn)(struct client *cl, const struct proto_req *req);
+    const char *keys; /* allowed option keys, space-separated, with spaces at both ends */
+    int npos_min, npos_max;
+    int cmd_ok;
+};
+
+static int flag(const struct proto_req *req, const char *key)
+{
+    const char *v = proto_opt(req, key);
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static int flag_valid(const char *v)
+{
+    return !v || strcmp(v, "1") == 0 || strcmp(v, "0") == 0 || strcmp(v, "true") == 0 ||
+           strcmp(v, "false") == 0;
+}
+
+static struct ctr *find_or_reply(struct client *cl, const char *ref)
+{
+    struct err e = {0};
+    struct ctr *c = sv_find(cl->sv, ref, &e);
+    if (!c)
+        client_reply_err(cl, e.code ? e.code : 404, "%s", e.msg);
+    return c;
+}
+
+static void begin_op(struct client *cl, enum client_op op, struct ctr *c)
+{
+    cl->op = op;
+    cl->op_ctr = c;
+}
+
+/* ---- simple verbs ---- */
+
+static void v_ping(struct client *cl, const struct proto_req *req)
+{
+    (void)req;
+    client_reply_ok(cl, NULL);
+}
+
+static void v_version(struct client *cl, const struct proto_req *req)
+{
+    struct utsname u;
+    (void)req;
+    cJSON *j = cJSON_CreateObject();
+    if (j) {
+        cJSON_AddStringToObject(j, "Version", BERTH_VERSION);
+        cJSON_AddStringToObject(j, "ApiVersion", "1");
+        cJSON_AddStringToObject(j, "Os", "linux");
+        cJSON_AddStringToObject(j, "Arch", uname(&u) == 0 ? u.machine : "unknown");
+        cJSON_AddStringToObject(j, "KernelVersion", uname(&u) == 0 ? u.release : "unknown");
+    }
+    client_reply_json(cl, j);
+}
+
+static void v_info(struct client *cl, const struct proto_req *req)
+{
+    struct sv *sv = cl->sv;
+    int running = 0, paused = 0, stopped = 0, total = 0;
+    (void)req;
+    for (struct ctr *c = sv->ctrs; c; c = c->next) {
+        if (c->state == CTR_DEAD)
+            continue;
+        total++;
+        if (c->state == CTR_PAUSED)
+            paused++;
+        else if (c->state == CTR_RUNNING || c->state == CTR_STOPPING ||
+                 c->state == CTR_RESTARTING)
+            running++;
+        else
+            stopped++;
+    }
+    cJSON *j = cJSON_CreateObject();
+    if (j) {
+        cJSON_AddNumberToObject(j, "Containers", total);
+        cJSON_AddNumberToObject(j, "ContainersRunning", running);
+        cJSON_AddNumberToObject(j, "ContainersPaused", paused);
+        cJSON_AddNumberToObject(j, "ContainersStopped", stopped);
+        cJSON_AddNumberToObject(j, "Images", view_image_count(sv));
+        cJSON_AddStringToObject(j, "Root", sv->root);
+        cJSON_AddStringToObject(j, "Socket", sv->socket_path);
+        cJSON_AddNumberToObject(j, "Pid", getpid());
+        cJSON_AddBoolToObject(j, "Pid1", sv->pid1);
+        cJSON_AddStringToObject(j, "CgroupVersion", view_cgroup_version());
+        cJSON_AddNumberToObject(j, "OrphansReaped", (double)sv->orphans_reaped);
+        cJSON_AddNumberToObject(j, "Clients", sv->nclients);
+        cJSON_AddStringToObject(j, "Version", BERTH_VERSION);
+    }
+    client_reply_json(cl, j);
+}
+
+static void v_shutdown(struct client *cl, const struct proto_req *req)
+{
+    (void)req;
+    client_reply_ok(cl, NULL);
+    sv_shutdown_begin(cl->sv);
+}
+
+/* ---- create / run ---- */
+
+static char **strv_dup(char *const *v, size_t max_extra)
+{
+    size_t n = 0;
+    for (char *const *p = v; p && *p; p++)
+        n++;
+    char **out = calloc(n + max_extra + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!(out[i] = strdup(v[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(out[k]);
+            free(out);
+            return NULL;
+        }
+    return out;
+}
+
+/* Set K=V in ENV (an array with room), replacing an existing K. */
+static int env_set(char **env, size_t *n, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    size_t kl = (size_t)(eq - kv);
+    char *dup = strdup(kv);
+    if (!dup)
+        return -1;
+    for (size_t i = 0; i < *n; i++)
+        if (strncmp(env[i], kv, kl + 1) == 0) {
+            free(env[i]);
+            env[i] = dup;
+            return 0;
+        }
+    env[(*n)++] = dup;
+    return 0;
+}
+
+static const char *const adjectives[] = {
+    "admiring", "brave",   "calm",  "dazzling", "eager",  "focused", "gallant", "happy",
+    "jolly",    "keen",    "loyal", "modest",   "nifty",  "optimistic", "peaceful", "quirky",
+    "relaxed",  "serene",  "tender", "upbeat",  "vibrant", "wizardly", "youthful", "zealous",
+};
+static const char *const nouns[] = {
+    "albattani", "babbage", "curie",  "darwin",   "euclid", "fermat",  "galileo", "hopper",
+    "hypatia",   "johnson", "kepler", "lovelace", "meitner", "newton", "noether", "pascal",
+    "ritchie",   "shannon", "tesla",  "turing",   "villani", "wozniak", "yalow",  "zhukovsky",
+};
+
+static int name_in_use(struct sv *sv, const char *name)
+{
+    for (struct ctr *c = sv->ctrs; c; c = c->next)
+        if (c->state != CTR_DEAD && strcmp(c->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int generate_name(struct sv *sv, char *buf, size_t size)
+{
+    unsigned char r[4];
+    char hex[CTR_ID_LEN + 1];
+    struct err e;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        if (util_random_hex(hex, sizeof hex, &e) < 0)
+            return -1;
+        for (int i = 0; i < 4; i++)
+            r[i] = (unsigned char)strtoul((char[]){hex[2 * i], hex[2 * i + 1], 0}, NULL, 16);
+        int n = attempt < 32 ? snprintf(buf, size, "%s_%s", adjectives[r[0] % ARRAY_LEN(adjectives)],
+                                        nouns[r[1] % ARRAY_LEN(nouns)])
+                             : snprintf(buf, size, "%s_%s%d",
+                                        adjectives[r[0] % ARRAY_LEN(adjectives)],
+                                        nouns[r[1] % ARRAY_LEN(nouns)], r[2] % 100);
+        if (n > 0 && (size_t)n < size && !name_in_use(sv, buf))
+            return 0;
+    }
+    return -1;
+}
+
+/* Build a container config from a create/run request. Replies on error and returns -1. */
+static int build_config(struct client *cl, const struct proto_req *req, struct ctr_config *cfg,
+                        char *name, size_t name_size)
+{
+    struct sv *sv = cl->sv;
+    struct err e = {0};
+    struct storage_image_config icfg = {0};
+    const char *v;
+    long long n;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->stop_timeout = STOP_TIMEOUT_DEFAULT;
+    cfg->backoff_min_ms = BACKOFF_MIN_MS;
+    cfg->backoff_max_ms = BACKOFF_MAX_MS;
+    cfg->backoff_reset_ms = BACKOFF_RESET_MS;
+    cfg->log_max_size = LOG_SIZE_DEFAULT;
+    cfg->log_max_file = LOG_FILES_DEFAULT;
+
+    const char *image = proto_opt(req, "image");
+    if (!image || !*image) {
+        client_reply_err(cl, 400, "image is required");
+        return -1;
+    }
+    v = proto_opt(req, "name");
+    if (v) {
+        if (*v == '/')
+            v++;
+        if (!util_valid_name(v)) {
+            client_reply_err(cl, 400,
+                             "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]* "
+                             "and at most %d characters are allowed",
+                             v, CTR_NAME_MAX - 1);
+            return -1;
+        }
+        struct ctr *other = NULL;
+        for (struct ctr *c = sv->ctrs; c; c = c->next)
+            if (c->state != CTR_DEAD && strcmp(c->name, v) == 0)
+                other = c;
+        if (other) {
+            client_reply_err(cl, 409,
+                             "conflict: the container name \"/%s\" is already in use by "
+                             "container \"%s\"",
+                             v, other->id);
+            return -1;
+        }
+        (void)snprintf(name, name_size, "%s", v);
+    } else if (generate_name(sv, name, name_size) < 0) {
+        client_reply_err(cl, 500, "cannot generate a container name");
+        return -1;
+    }
+
+    if (ctr_parse_restart(proto_opt(req, "restart"), &cfg->restart, &cfg->max_retries, &e) <
+        0) {
+        client_reply_err(cl, 400, "%s", e.msg);
+        return -1;
+    }
+    static const char *const bools[] = {"rm", "read_only", "open_stdin", "tty", "attach", "stdin"};
+    for (size_t i = 0; i < ARRAY_LEN(bools); i++)
+        if (!flag_valid(proto_opt(req, bools[i]))) {
+            client_reply_err(cl, 400, "invalid value for %s: use 1 or 0", bools[i]);
+            return -1;
+        }
+    cfg->auto_remove = flag(req, "rm");
+    if (cfg->auto_remove && cfg->restart != CTR_RESTART_NO) {
+        client_reply_err(cl, 400, "conflicting options: cannot specify both --restart and --rm");
+        return -1;
+    }
+    cfg->read_only = flag(req, "read_only");
+    cfg->open_stdin = flag(req, "open_stdin") || flag(req, "stdin");
+    cfg->tty = flag(req, "tty");
+    if (cfg->tty) {
+        client_reply_err(cl, 400, "tty is not supported yet");
+        return -1;
+    }
+    v = proto_opt(req, "network");
+    if (!v || strcmp(v, "none") == 0 || strcmp(v, "default") == 0)
+        cfg->network = CTR_NET_NONE;
+    else if (strcmp(v, "host") == 0)
+        cfg->network = CTR_NET_HOST;
+    else {
+        client_reply_err(cl, 400, "network \"%s\" is not supported yet (none, host)", v);
+        return -1;
+    }
+    if ((v = proto_opt(req, "stop_timeout"))) {
+        if (util_parse_int(v, -1, 1000000000, &n, &e) < 0) {
+            client_reply_err(cl, 400, "invalid stop timeout: %s", e.msg);
+            return -1;
+        }
+        cfg->stop_timeout = (int)n;
+    }
+    if ((v = proto_opt(req, "log_max_size"))) {
+        if (util_parse_int(v, 1024, 1LL << 40, &n, &e) < 0) {
+            client_reply_err(cl, 400, "invalid log max-size: %s", e.msg);
+            return -1;
+        }
+        cfg->log_max_size = n;
+    }
+    if ((v = proto_opt(req, "log_max_file"))) {
+        if (util_parse_int(v, 1, LOG_FILES_MAX, &n, &e) < 0) {
+            client_reply_err(cl, 400, "invalid log max-file: %s", e.msg);
+            return -1;
+        }
+        cfg->log_max_file = (int)n;
+    }
+    if ((v = proto_opt(req, "backoff"))) {
+        long long a, b, c;
+        char extra;
+        if (sscanf(v, "%lld:%lld:%lld%c", &a, &b, &c, &extra) != 3 || a < 1 || b < a || c < 1 ||
+            b > 1000000000 || c > 1000000000) {
+            client_reply_err(cl, 400, "invalid backoff '%s': MIN_MS:MAX_MS:RESET_MS", v);
+            return -1;
+        }
+        cfg->backoff_min_ms = (int)a;
+        cfg->backoff_max_ms = (int)b;
+        cfg->backoff_reset_ms = (int)c;
+    }
+    v = proto_opt(req, "hostname");
+    if (v && (!*v || strlen(v) > 63 || strchr(v, '/'))) {
+        client_reply_err(cl, 400, "invalid hostname '%s'", v);
+        return -1;
+    }
+
+    /* labels and env: bounded, validated */
+    const char *vals[CTR_ENV_MAX + 1];
+    size_t nlabels = proto_opt_all(req, "label", vals, CTR_LABELS_MAX + 1);
+    if (nlabels > CTR_LABELS_MAX) {
+        client_reply_err(cl, 400, "too many labels (at most %d)", CTR_LABELS_MAX);
+        return -1;
+    }
+    cfg->labels = calloc(nlabels + 1, sizeof *cfg->labels);
+    if (!cfg->labels)
+        goto oom;
+    for (size_t i = 0; i < nlabels; i++) {
+        if (vals[i][0] == '=' || strlen(vals[i]) >= CTR_STR_MAX) {
+            client_reply_err(cl, 400, "invalid label '%s'", vals[i]);
+            goto fail;
+        }
+        if (strchr(vals[i], '=') ? !(cfg->labels[i] = strdup(vals[i]))
+                                 : asprintf(&cfg->labels[i], "%s=", vals[i]) < 0)
+            goto oom;
+    }
+    size_t nenv = proto_opt_all(req, "env", vals, CTR_ENV_MAX + 1);
+    if (nenv > CTR_ENV_MAX) {
+        client_reply_err(cl, 400, "too many environment entries (at most %d)", CTR_ENV_MAX);
+        goto fail;
+    }
+    for (size_t i = 0; i < nenv; i++)
+        if (!strchr(vals[i], '=') || vals[i][0] == '=' || strlen(vals[i]) >= CTR_STR_MAX) {
+            client_reply_err(cl, 400, "invalid environment entry '%s': want KEY=VALUE", vals[i]);
+            goto fail;
+        }
+    if (req->ncmd > CTR_ARGS_MAX) {
+        client_reply_err(cl, 400, "too many command words (at most %d)", CTR_ARGS_MAX);
+        goto fail;
+    }
+    for (size_t i = 0; i < req->ncmd; i++)
+        if (req->cmd[i].len >= CTR_STR_MAX || memchr(req->cmd[i].s, 0, req->cmd[i].len)) {
+            client_reply_err(cl, 400, "invalid command word %zu", i);
+            goto fail;
+        }
+
+    if (storage_image_load(sv->images_dir, image, &icfg, &e) < 0) {
+        client_reply_err(cl, e.code == ENOENT ? 404 : 500, "%s", e.msg);
+        goto fail;
+    }
+    if (!(cfg->image = strdup(image)))
+        goto oom;
+
+    /* command: entrypoint + (request cmd or image cmd) */
+    size_t ne = 0, nc = 0;
+    for (char **p = icfg.entrypoint; p && *p; p++)
+        ne++;
+    if (req->has_cmd && req->ncmd > 0)
+        nc = req->ncmd;
+    else
+        for (char **p = icfg.cmd; p && *p; p++)
+            nc++;
+    if (ne + nc == 0) {
+        client_reply_err(cl, 400, "no command specified");
+        goto fail;
+    }
+    cfg->argv = calloc(ne + nc + 1, sizeof *cfg->argv);
+    if (!cfg->argv)
+        goto oom;
+    size_t k = 0;
+    for (char **p = icfg.entrypoint; p && *p; p++)
+        if (!(cfg->argv[k++] = strdup(*p)))
+            goto oom;
+    for (size_t i = 0; i < nc; i++) {
+        const char *w = req->has_cmd && req->ncmd > 0 ? req->cmd[i].s : icfg.cmd[i];
+        if (!(cfg->argv[k++] = strdup(w)))
+            goto oom;
+    }
+
+    /* environment: image's, then the request's overriding by key */
+    cfg->env = strv_dup(icfg.env, nenv);
+    if (!cfg->env)
+        goto oom;
+    size_t have = 0;
+    while (cfg->env[have])
+        have++;
+    for (size_t i = 0; i < nenv; i++)
+        if (env_set(cfg->env, &have, vals[i]) < 0)
+            goto oom;
+
+    v = proto_opt(req, "workdir");
+    if (v && *v && v[0] != '/') {
+        client_reply_err(cl, 400, "the working directory '%s' is invalid, it needs to be an "
+                                  "absolute path", v);
+        goto fail;
+    }
+    if (v && *v ? !(cfg->workdir = strdup(v))
+                : (icfg.workdir && *icfg.workdir && !(cfg->workdir = strdup(icfg.workdir))))
+        goto oom;
+    v = proto_opt(req, "user");
+    if (v && *v ? !(cfg->user = strdup(v))
+                : (icfg.user && *icfg.user && !(cfg->user = strdup(icfg.user))))
+        goto oom;
+    if ((v = proto_opt(req, "hostname")) && !(cfg->hostname = strdup(v)))
+        goto oom;
+    v = proto_opt(req, "stop_signal");
+    if (!v)
+        v = icfg.stop_signal;
+    cfg->stop_signal = v && *v ? util_signal_parse(v) : SIGTERM;
+    if (cfg->stop_signal < 0) {
+        client_reply_err(cl, 400, "invalid stop signal '%s'", v);
+        goto fail;
+    }
+    storage_image_config_free(&icfg);
+    return 0;
+oom:
+    client_reply_err(cl, 500, "out of memory");
+fail:
+    storage_image_config_free(&icfg);
+    ctr_config_free(cfg);
+    return -1;
+}
+
+static struct ctr *do_create(struct client *cl, const struct proto_req *req)
+{
+    struct ctr_config cfg;
+    char name[CTR_NAME_MAX];
+    struct err e = {0};
+
+    if (cl->sv->shutting_down) {
+        client_reply_err(cl, 503, "the supervisor is shutting down");
+        return NULL;
+    }
+    if (cl->sv->nctrs >= CTR_MAX) {
+        client_reply_err(cl, 503, "too many containers (at most %d)", CTR_MAX);
+        return NULL;
+    }
+    if (build_config(cl, req, &cfg, name, sizeof name) < 0)
+        return NULL;
+    struct ctr *c = ctr_create(cl->sv, name, &cfg, &e);
+    ctr_config_free(&cfg);
+    if (!c) {
+        client_reply_err(cl, 500, "create container: %s", e.msg);
+        return NULL;
+    }
+    sv_add(cl->sv, c);
+    events_emit(cl->sv, c, "create", NULL, NULL);
+    return c;
+}
+
+static void v_create(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = do_create(cl, req);
+    if (!c)
+        return;
+    cJSON *j = cJSON_CreateObject();
+    if (j) {
+        cJSON_AddStringToObject(j, "Id", c->id);
+        cJSON_AddItemToObject(j, "Warnings", cJSON_CreateArray());
+    }
+    client_reply_json(cl, j);
+}
+
+/* Start C for CL (run or start): claims a passed stdin fd when asked. */
+static void start_for(struct client *cl, const struct proto_req *req, struct ctr *c)
+{
+    struct err e = {0};
+    if (flag(req, "stdin")) {
+        int fd = client_take_fd(cl);
+        if (fd < 0) {
+            client_reply_err(cl, 400, "stdin=1 needs an fd passed with the request");
+            return;
+        }
+        if (c->stdin_fd >= 0)
+            (void)close(c->stdin_fd);
+        c->stdin_fd = fd;
+    }
+    begin_op(cl, OP_START, c);
+    cl->op_attach = flag(req, "attach");
+    if (ctr_handle(c, CTR_EV_START, 0, &e) < 0 && cl->op == OP_START) {
+        /* the failure note already answered, unless the container is gone */
+        client_reply_err(cl, 500, "%s", c->error[0] ? c->error : e.msg);
+        client_op_done(cl);
+    }
+}
+
+static void v_run(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = do_create(cl, req);
+    if (c)
+        start_for(cl, req, c);
+}
+
+/* ---- lifecycle ---- */
+
+static void v_start(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    if (cl->sv->shutting_down) {
+        client_reply_err(cl, 503, "the supervisor is shutting down");
+        return;
+    }
+    switch (c->state) {
+    case CTR_PAUSED:
+        client_reply_err(cl, 409, "cannot start a paused container, try unpause instead");
+        return;
+    case CTR_RUNNING:
+    case CTR_STOPPING:
+        client_reply_err(cl, 304, "container is already running");
+        return;
+    case CTR_REMOVING:
+    case CTR_DEAD:
+        client_reply_err(cl, 409, "container is marked for removal and cannot be started");
+        return;
+    case CTR_CREATED:
+    case CTR_EXITED:
+    case CTR_RESTARTING:
+        break;
+    }
+    if (c->start_pending) {
+        client_reply_err(cl, 304, "container is already running");
+        return;
+    }
+    start_for(cl, req, c);
+}
+
+static int parse_timeout(struct client *cl, const struct proto_req *req, const struct ctr *c,
+                         long *out)
+{
+    const char *v = proto_opt(req, "timeout");
+    long long n;
+    struct err e = {0};
+    if (!v) {
+        *out = c->cfg.stop_timeout;
+        return 0;
+    }
+    if (util_parse_int(v, -1, 1000000000, &n, &e) < 0) {
+        client_reply_err(cl, 400, "invalid timeout: %s", e.msg);
+        return -1;
+    }
+    *out = (long)n;
+    return 0;
+}
+
+static void v_stop(struct client *cl, const struct proto_req *req)
+{
+    long t;
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c || parse_timeout(cl, req, c, &t) < 0)
+        return;
+    switch (c->state) {
+    case CTR_RUNNING:
+    case CTR_PAUSED:
+    case CTR_STOPPING:
+    case CTR_RESTARTING:
+        break;
+    case CTR_CREATED:
+    case CTR_EXITED:
+    case CTR_REMOVING:
+    case CTR_DEAD:
+        if (c->start_pending)
+            break;
+        client_reply_err(cl, 304, "container is already stopped");
+        return;
+    }
+    c->start_after_exit = 0;
+    begin_op(cl, OP_STOP, c);
+    (void)ctr_handle(c, CTR_EV_STOP, t, NULL);
+    if (c->state == CTR_EXITED && cl->op == OP_STOP) {
+        /* a restart was cancelled: nothing to wait for */
+        client_reply_ok(cl, NULL);
+        client_op_done(cl);
+    }
+}
+
+static void v_restart(struct client *cl, const struct proto_req *req)
+{
+    long t;
+    struct err e = {0};
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c || parse_timeout(cl, req, c, &t) < 0)
+        return;
+    if (c->state == CTR_REMOVING || c->state == CTR_DEAD) {
+        client_reply_err(cl, 409, "container is marked for removal and cannot be started");
+        return;
+    }
+    if (c->state == CTR_PAUSED) {
+        client_reply_err(cl, 409, "cannot restart a paused container, try unpause instead");
+        return;
+    }
+    begin_op(cl, OP_RESTART, c);
+    if (c->state == CTR_RUNNING || c->state == CTR_STOPPING) {
+        c->start_after_exit = 1;
+        c->manual_stop = 0;
+        if (c->state == CTR_RUNNING)
+            (void)ctr_handle(c, CTR_EV_STOP, t, NULL);
+        c->manual_stop = 0; /* a restart is not a stop */
+        return;
+    }
+    if (ctr_handle(c, CTR_EV_START, 0, &e) < 0 && cl->op == OP_RESTART) {
+        client_reply_err(cl, 500, "%s", c->error[0] ? c->error : e.msg);
+        client_op_done(cl);
+    }
+}
+
+static void v_kill(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    const char *v = proto_opt(req, "signal");
+    int sig = v ? util_signal_parse(v) : SIGKILL;
+    if (sig < 0) {
+        client_reply_err(cl, 400, "invalid signal: %s", v);
+        return;
+    }
+    if (!flag_valid(proto_opt(req, "proxy"))) {
+        client_reply_err(cl, 400, "invalid value for proxy: use 1 or 0");
+        return;
+    }
+    if (c->state != CTR_RUNNING && c->state != CTR_STOPPING && c->state != CTR_PAUSED) {
+        client_reply_err(cl, 409, "container %s is not running", req->pos[0].s);
+        return;
+    }
+    if (flag(req, "proxy")) {
+        if (ctr_signal(c, sig) < 0)
+            client_reply_err(cl, 500, "signal %s: %s", util_signal_name(sig), strerror(errno));
+        else
+            client_reply_ok(cl, NULL);
+        return;
+    }
+    c->start_after_exit = 0;
+    (void)ctr_handle(c, CTR_EV_KILL, sig, NULL);
+    client_reply_ok(cl, NULL);
+}
+
+static void v_pause(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    if (c->state == CTR_PAUSED)
+        client_reply_err(cl, 409, "container %s is already paused", req->pos[0].s);
+    else if (c->state != CTR_RUNNING)
+        client_reply_err(cl, 409, "container %s is not running", req->pos[0].s);
+    else
+        client_reply_err(cl, 500, "pause needs the cgroup freezer, which is not supported yet");
+}
+
+static void v_unpause(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    client_reply_err(cl, 409, "container %s is not paused", req->pos[0].s);
+}
+
+static void v_rm(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    int force = flag(req, "force");
+    if (!flag_valid(proto_opt(req, "force")) || !flag_valid(proto_opt(req, "volumes"))) {
+        client_reply_err(cl, 400, "invalid value for force/volumes: use 1 or 0");
+        return;
+    }
+    switch (c->state) {
+    case CTR_RUNNING:
+    case CTR_PAUSED:
+    case CTR_STOPPING:
+        if (!force) {
+            client_reply_err(cl, 409, "container is running: stop it first or use force");
+            return;
+        }
+        begin_op(cl, OP_RM, c);
+        c->remove_after_exit = 1;
+        c->start_after_exit = 0;
+        (void)ctr_handle(c, CTR_EV_KILL, SIGKILL, NULL);
+        return;
+    case CTR_REMOVING:
+    case CTR_DEAD:
+        begin_op(cl, OP_RM, c); /* already on its way: answer when it is gone */
+        return;
+    case CTR_CREATED:
+    case CTR_EXITED:
+    case CTR_RESTARTING:
+        break;
+    }
+    if (c->start_pending) {
+        if (!force) {
+            client_reply_err(cl, 409, "container is running: stop it first or use force");
+            return;
+        }
+        begin_op(cl, OP_RM, c);
+        c->remove_after_exit = 1;
+        (void)kill(c->pid, SIGKILL); /* our child, not reaped yet: the pid is still ours */
+        return;
+    }
+    begin_op(cl, OP_RM, c);
+    (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
+}
+
+static void v_wait(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    const char *cond = proto_opt(req, "condition");
+    if (cond && strcmp(cond, "not-running") != 0 && strcmp(cond, "next-exit") != 0 &&
+        strcmp(cond, "removed") != 0) {
+        client_reply_err(cl, 400, "invalid condition '%s': not-running, next-exit or removed",
+                         cond);
+        return;
+    }
+    int running = c->state == CTR_RUNNING || c->state == CTR_PAUSED ||
+                  c->state == CTR_STOPPING || c->state == CTR_RESTARTING || c->start_pending;
+    begin_op(cl, OP_WAIT, c);
+    cl->wait_removed = cond && strcmp(cond, "removed") == 0;
+    if (!cl->wait_removed && !running && !(cond && strcmp(cond, "next-exit") == 0)) {
+        cJSON *j = cJSON_CreateObject();
+        if (j) {
+            cJSON_AddNumberToObject(j, "StatusCode", c->exit_code);
+            cJSON_AddStringToObject(j, "Error", c->error);
+        }
+        client_reply_json(cl, j);
+        client_op_done(cl);
+    }
+}
+
+/* ---- ps / inspect ---- */
+
+static void v_ps(struct client *cl, const struct proto_req *req)
+{
+    const char *filters[CTR_LABELS_MAX];
+    size_t nf = proto_opt_all(req, "filter", filters, ARRAY_LEN(filters));
+    struct err e = {0};
+    if (nf > ARRAY_LEN(filters)) {
+        client_reply_err(cl, 400, "too many filters");
+        return;
+    }
+    cJSON *arr = view_ps(cl->sv, flag(req, "all"), filters, nf, &e);
+    if (!arr) {
+        client_reply_err(cl, e.code == ENOMEM ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    client_reply_json(cl, arr);
+}
+
+static void v_inspect(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (c)
+        client_reply_json(cl, view_inspect(c));
+}
+
+/* ---- logs / events ---- */
+
+static int parse_times(struct client *cl, const struct proto_req *req, int64_t *since,
+                       int64_t *until)
+{
+    struct err e = {0};
+    const char *v;
+    int64_t now = util_now_ns();
+    *since = *until = 0;
+    if ((v = proto_opt(req, "since")) && *v && util_parse_time(v, now, since, &e) < 0) {
+        client_reply_err(cl, 400, "invalid since: %s", e.msg);
+        return -1;
+    }
+    if ((v = proto_opt(req, "until")) && *v && util_parse_time(v, now, until, &e) < 0) {
+        client_reply_err(cl, 400, "invalid until: %s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_until(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct client *cl = w->data;
+    (void)loop;
+    (void)revents;
+    if (!cl->dead && (cl->op == OP_EVENTS || cl->op == OP_LOGS))
+        client_end_stream(cl);
+}
+
+static void arm_until(struct client *cl, int64_t until_ns)
+{
+    double delay = (double)(until_ns - util_now_ns()) / 1e9;
+    ev_timer_init(&cl->until_w, on_until, delay > 0 ? delay : 0., 0.);
+    cl->until_w.data = cl;
+    ev_timer_start(cl->sv->loop, &cl->until_w);
+}
+
+static void v_logs(struct client *cl, const struct proto_req *req)
+{
+    int64_t since, until;
+    long long tail = -1;
+    struct err e = {0};
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c || parse_times(cl, req, &since, &until) < 0)
+        return;
+    const char *v = proto_opt(req, "tail");
+    if (v && strcmp(v, "all") != 0 && util_parse_int(v, 0, 1LL << 40, &tail, &e) < 0) {
+        client_reply_err(cl, 400, "invalid tail: %s", e.msg);
+        return;
+    }
+    if (!flag_valid(proto_opt(req, "follow"))) {
+        client_reply_err(cl, 400, "invalid value for follow: use 1 or 0");
+        return;
+    }
+    cl->logs = calloc(1, sizeof *cl->logs);
+    if (!cl->logs) {
+        client_reply_err(cl, 500, "out of memory");
+        return;
+    }
+    if (logfile_reader_open(cl->logs, &c->log, tail, since, until, &e) < 0) {
+        free(cl->logs);
+        cl->logs = NULL;
+        client_reply_err(cl, 500, "%s", e.msg);
+        return;
+    }
+    client_reply_ok(cl, NULL);
+    begin_op(cl, OP_LOGS, c);
+    cl->logs_streams = 3;
+    cl->logs_follow = flag(req, "follow") &&
+                      (c->state == CTR_RUNNING || c->state == CTR_PAUSED ||
+                       c->state == CTR_STOPPING || c->state == CTR_RESTARTING || c->start_pending);
+    if (cl->logs_follow && until)
+        arm_until(cl, until);
+    client_logs_pump(cl);
+}
+
+static void v_events(struct client *cl, const struct proto_req *req)
+{
+    int64_t since, until;
+    const char *filters[64];
+    if (parse_times(cl, req, &since, &until) < 0)
+        return;
+    size_t nf = proto_opt_all(req, "filter", filters, ARRAY_LEN(filters));
+    if (nf > ARRAY_LEN(filters)) {
+        client_reply_err(cl, 400, "too many filters");
+        return;
+    }
+    for (size_t i = 0; i < nf; i++)
+        if (!events_filter_valid(filters[i])) {
+            client_reply_err(cl, 400, "invalid filter '%s'", filters[i]);
+            return;
+        }
+    cl->filters = calloc(nf + 1, sizeof *cl->filters);
+    if (!cl->filters) {
+        client_reply_err(cl, 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < nf; i++)
+        if (!(cl->filters[cl->nfilters++] = strdup(filters[i]))) {
+            client_reply_err(cl, 500, "out of memory");
+            client_op_done(cl);
+            return;
+        }
+    client_reply_ok(cl, NULL);
+    begin_op(cl, OP_EVENTS, NULL);
+    if (since || until) {
+        size_t pos = 0;
+        const struct event *ev;
+        while ((ev = events_iter(&pos)))
+            if (ev->time_ns >= since && (!until || ev->time_ns <= until) &&
+                events_match(ev, cl->filters, cl->nfilters)) {
+                client_send(cl, ev->json, strlen(ev->json));
+                client_send(cl, "\n", 1);
+            }
+    }
+    if (until)
+        arm_until(cl, until);
+}
+
+/* ---- images ---- */
+
+struct import_job {
+    struct sv *sv;
+    struct client *cl;
+    char images_dir[PATH_MAX_BERTH];
+    char name[256];
+    char src[PATH_MAX_BERTH];
+};
+
+static int import_fn(void *arg, struct err *e)
+{
+    struct import_job *j = arg;
+    return storage_image_import_dir(j->images_dir, j->name, j->src, e);
+}
+
+static void import_done(struct sv *sv, void *data, int ok, const struct err *e)
+{
+    struct import_job *j = data;
+    for (struct client *cl = sv->clients; cl; cl = cl->next) {
+        if (cl != j->cl || cl->dead || cl->op != OP_IMPORT)
+            continue;
+        if (ok)
+            client_reply_ok(cl, NULL);
+        else
+            client_reply_err(cl, 500, "import image '%s': %s", j->name, e->msg);
+        client_op_done(cl);
+    }
+    if (!ok)
+        log_err(e, "import image '%s'", j->name);
+    free(j);
+}
+
+static int remove_tree_fn(void *arg, struct err *e)
+{
+    return storage_remove_tree(arg, e);
+}
+
+static void v_image(struct client *cl, const struct proto_req *req)
+{
+    struct sv *sv = cl->sv;
+    struct err e = {0};
+    const char *sub = req->pos[0].s;
+
+    if (strcmp(sub, "ls") == 0) {
+        cJSON *arr = view_images(sv, &e);
+        if (!arr)
+            client_reply_err(cl, 500, "%s", e.msg);
+        else
+            client_reply_json(cl, arr);
+        return;
+    }
+    if (strcmp(sub, "import") == 0) {
+        if (req->npos != 3) {
+            client_reply_err(cl, 400, "usage: image import NAME DIR");
+            return;
+        }
+        if (req->pos[2].s[0] != '/') {
+            client_reply_err(cl, 400, "image import: the source must be an absolute path");
+            return;
+        }
+        if (!util_valid_name(req->pos[1].s)) {
+            client_reply_err(cl, 400, "invalid image name '%s'", req->pos[1].s);
+            return;
+        }
+        struct import_job *j = calloc(1, sizeof *j);
+        if (!j) {
+            client_reply_err(cl, 500, "out of memory");
+            return;
+        }
+        j->sv = sv;
+        j->cl = cl;
+        if (util_fmt(j->images_dir, sizeof j->images_dir, &e, "%s", sv->images_dir) < 0 ||
+            util_fmt(j->name, sizeof j->name, &e, "%s", req->pos[1].s) < 0 ||
+            util_fmt(j->src, sizeof j->src, &e, "%s", req->pos[2].s) < 0 ||
+            sv_helper(sv, import_fn, j, import_done, j, &e) < 0) {
+            free(j);
+            client_reply_err(cl, 500, "%s", e.msg);
+            return;
+        }
+        begin_op(cl, OP_IMPORT, NULL);
+        return;
+    }
+    if (strcmp(sub, "rm") == 0) {
+        if (req->npos != 2 || !util_valid_name(req->pos[1].s)) {
+            client_reply_err(cl, 400, "usage: image rm NAME");
+            return;
+        }
+        for (struct ctr *c = sv->ctrs; c; c = c->next)
+            if (c->state != CTR_DEAD && strcmp(c->cfg.image, req->pos[1].s) == 0) {
+                client_reply_err(cl, 409,
+                                 "conflict: unable to remove image %s: container %.12s uses it",
+                                 req->pos[1].s, c->id);
+                return;
+            }
+        char dir[PATH_MAX_BERTH], aside[PATH_MAX_BERTH];
+        if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->images_dir, req->pos[1].s) < 0 ||
+            util_fmt(aside, sizeof aside, &e, "%s/.rm-%s", sv->images_dir, req->pos[1].s) < 0) {
+            client_reply_err(cl, 400, "%s", e.msg);
+            return;
+        }
+        /* rename now (the name is free at once), delete the tree off the loop */
+        if (rename(dir, aside) < 0) {
+            client_reply_err(cl, errno == ENOENT ? 404 : 500, "no such image: %s",
+                             req->pos[1].s);
+            return;
+        }
+        /* the helper forks at once: ASIDE on our stack is valid in its copy */
+        if (sv_helper(sv, remove_tree_fn, aside, NULL, NULL, &e) < 0)
+            log_err(&e, "remove image tree '%s'", aside);
+        client_reply_ok(cl, NULL);
+        return;
+    }
+    client_reply_err(cl, 400, "unknown image command '%s' (ls, import, rm)", sub);
+}
+
+static const struct verb verbs[] = {
+    {"ping", v_ping, " ", 0, 0, 0},
+    {"version", v_version, " ", 0, 0, 0},
+    {"info", v_info, " ", 0, 0, 0},
+    {"shutdown", v_shutdown, " ", 0, 0, 0},
+    {"create", v_create,
+     " image name restart rm env label hostname user workdir read_only network stop_signal "
+     "stop_timeout open_stdin tty log_max_size log_max_file backoff ",
+     0, 0, 1},
+    {"run", v_run,
+     " image name restart rm env label hostname user workdir read_only network stop_signal "
+     "stop_timeout open_stdin tty log_max_size log_max_file backoff attach stdin ",
+     0, 0, 1},
+    {"start", v_start, " attach stdin ", 1, 1, 0},
+    {"stop", v_stop, " timeout ", 1, 1, 0},
+    {"restart", v_restart, " timeout ", 1, 1, 0},
+    {"kill", v_kill, " signal proxy ", 1, 1, 0},
+    {"pause", v_pause, " ", 1, 1, 0},
+    {"unpause", v_unpause, " ", 1, 1, 0},
+    {"rm", v_rm, " force volumes ", 1, 1, 0},
+    {"wait", v_wait, " condition ", 1, 1, 0},
+    {"ps", v_ps, " all filter ", 0, 0, 0},
+    {"inspect", v_inspect, " ", 1, 1, 0},
+    {"logs", v_logs, " follow tail since until timestamps ", 1, 1, 0},
+    {"events", v_events, " since until filter ", 0, 0, 0},
+    {"image", v_image, " ", 1, 3, 0},
+};
+
+void verbs_dispatch(struct client *cl, const struct proto_req *req)
+{
+    const struct verb *v = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(verbs); i++)
+        if (strcmp(verbs[i].name, req->verb) == 0)
+            v = &verbs[i];
+    if (!v) {
+        client_reply_err(cl, 400, "unknown verb '%s'", req->verb);
+        return;
+    }
+    for (size_t i = 0; i < req->nopts; i++) {
+        char key[40];
+        int n = snprintf(key, sizeof key, " %s ", req->opts[i].key);
+        if (n < 0 || (size_t)n >= sizeof key || !strstr(v->keys, key)) {
+            client_reply_err(cl, 400, "unknown option '%s' for %s", req->opts[i].key, v->name);
+            return;
+        }
+        if (memchr(req->opts[i].val, 0, req->opts[i].val_len)) {
+            client_reply_err(cl, 400, "option '%s' holds a NUL byte", req->opts[i].key);
+            return;
+        }
+    }
+    if ((int)req->npos < v->npos_min || (int)req->npos > v->npos_max) {
+        client_reply_err(cl, 400, "%s takes %d to %d arguments, got %zu", v->name, v->npos_min,
+                         v->npos_max, req->npos);
+        return;
+    }
+    for (size_t i = 0; i < req->npos; i++)
+        if (memchr(req->pos[i].s, 0, req->pos[i].len) || req->pos[i].len >= PATH_MAX_BERTH) {
+            client_reply_err(cl, 400, "invalid argument %zu", i + 1);
+            return;
+        }
+    if (req->has_cmd && !v->cmd_ok) {
+        client_reply_err(cl, 400, "%s takes no command", v->name);
+        return;
+    }
+    v->fn(cl, req);
+}

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* core/view.c - JSON views for inspect, ps and image ls (Docker's field names), and Docker's
+ * wording of durations and statuses. Reads state only. */
+#include "core/view.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+
+#include "core/ctr.h"
+#include "core/sv.h"
+#include "core/util.h"
+#include "storage/image.h"
+
+void view_human_duration(int64_t ns, char *buf, size_t size)
+{
+    int64_t s = ns / 1000000000LL;
+    int64_t m = (int64_t)((double)ns / 60e9 + 0.5);
+    int64_t h = (int64_t)((double)ns / 3600e9 + 0.5);
+    if (s < 1)
+        (void)snprintf(buf, size, "Less than a second");
+    else if (s == 1)
+        (void)snprintf(buf, size, "1 second");
+    else if (s < 60)
+        (void)snprintf(buf, size, "%lld seconds", (long long)s);
+    else if (m == 1)
+        (void)snprintf(buf, size, "About a minute");
+    else if (m < 60)
+        (void)snprintf(buf, size, "%lld minutes", (long long)m);
+    else if (h == 1)
+        (void)snprintf(buf, size, "About an hour");
+    else if (h < 48)
+        (void)snprintf(buf, size, "%lld hours", (long long)h);
+    else if (h < 24 * 7 * 2)
+        (void)snprintf(buf, size, "%lld days", (long long)(h / 24));
+    else if (h < 24 * 30 * 2)
+        (void)snprintf(buf, size, "%lld weeks", (long long)(h / 24 / 7));
+    else if (h < 24 * 365 * 2)
+        (void)snprintf(buf, size, "%lld months", (long long)(h / 24 / 30));
+    else
+        (void)snprintf(buf, size, "%lld years", (long long)(h / 24 / 365));
+}
+
+void view_status(const struct ctr *c, int64_t now_ns, char *buf, size_t size)
+{
+    char d[64];
+    switch (c->state) {
+    case CTR_RUNNING:
+    case CTR_STOPPING:
+    case CTR_PAUSED:
+        view_human_duration(now_ns - c->started_ns, d, sizeof d);
+        (void)snprintf(buf, size, "Up %s%s", d, c->state == CTR_PAUSED ? " (Paused)" : "");
+        return;
+    case CTR_RESTARTING:
+        view_human_duration(now_ns - c->finished_ns, d, sizeof d);
+        (void)snprintf(buf, size, "Restarting (%d) %s ago", c->exit_code, d);
+        return;
+    case CTR_EXITED:
+        view_human_duration(now_ns - c->finished_ns, d, sizeof d);
+        (void)snprintf(buf, size, "Exited (%d) %s ago", c->exit_code, d);
+        return;
+    case CTR_CREATED:
+        (void)snprintf(buf, size, "Created");
+        return;
+    case CTR_REMOVING:
+        (void)snprintf(buf, size, "Removing");
+        return;
+    case CTR_DEAD:
+        (void)snprintf(buf, size, "Dead");
+        return;
+    }
+    (void)snprintf(buf, size, "Unknown");
+}
+
+static void add_time(cJSON *j, const char *k, int64_t ns)
+{
+    char t[64];
+    if (ns <= 0)
+        (void)snprintf(t, sizeof t, "0001-01-01T00:00:00Z");
+    else
+        util_rfc3339(ns, t, sizeof t);
+    cJSON_AddStringToObject(j, k, t);
+}
+
+static cJSON *labels_obj(char **labels)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (char **l = labels; o && l && *l; l++) {
+        const char *eq = strchr(*l, '=');
+        char k[CTR_STR_MAX];
+        size_t kl = eq ? (size_t)(eq - *l) : strlen(*l);
+        if (kl >= sizeof k)
+            continue;
+        memcpy(k, *l, kl);
+        k[kl] = '\0';
+        cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+        cJSON_AddStringToObject(o, k, eq ? eq + 1 : "");
+    }
+    return o;
+}
+
+static cJSON *strv(char **v, int from)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && v && v[i]; i++)
+        if (i >= from)
+            cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+    return a;
+}
+
+cJSON *view_inspect(const struct ctr *c)
+{
+    char buf[PATH_MAX_BERTH];
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddStringToObject(j, "Id", c->id);
+    add_time(j, "Created", c->created_ns);
+    cJSON_AddStringToObject(j, "Path", c->cfg.argv && c->cfg.argv[0] ? c->cfg.argv[0] : "");
+    cJSON_AddItemToObject(j, "Args", strv(c->cfg.argv, 1));
+
+    cJSON *st = cJSON_AddObjectToObject(j, "State");
+    if (st) {
+        int running = c->state == CTR_RUNNING || c->state == CTR_PAUSED ||
+                      c->state == CTR_RESTARTING || c->state == CTR_STOPPING;
+        cJSON_AddStringToObject(st, "Status", ctr_state_name(c->state));
+        cJSON_AddBoolToObject(st, "Running", running);
+        cJSON_AddBoolToObject(st, "Paused", c->state == CTR_PAUSED);
+        cJSON_AddBoolToObject(st, "Restarting", c->state == CTR_RESTARTING);
+        cJSON_AddBoolToObject(st, "OOMKilled", c->oom_killed);
+        cJSON_AddBoolToObject(st, "Dead", c->state == CTR_DEAD);
+        cJSON_AddNumberToObject(st, "Pid", c->state == CTR_RESTARTING ? 0 : c->pid);
+        cJSON_AddNumberToObject(st, "ExitCode", c->exit_code);
+        cJSON_AddStringToObject(st, "Error", c->error);
+        add_time(st, "StartedAt", c->started_ns);
+        add_time(st, "FinishedAt", c->finished_ns);
+    }
+    cJSON_AddStringToObject(j, "Image", c->cfg.image);
+    static const char *const paths[][2] = {{"ResolvConfPath", "resolv.conf"},
+                                           {"HostnamePath", "hostname"},
+                                           {"HostsPath", "hosts"},
+                                           {"LogPath", "container.log"}};
+    for (size_t i = 0; i < ARRAY_LEN(paths); i++) {
+        struct err ig;
+        if (util_fmt(buf, sizeof buf, &ig, "%s/%s", c->log.dir, paths[i][1]) == 0)
+            cJSON_AddStringToObject(j, paths[i][0], buf);
+    }
+    (void)snprintf(buf, sizeof buf, "/%s", c->name);
+    cJSON_AddStringToObject(j, "Name", buf);
+    cJSON_AddNumberToObject(j, "RestartCount", c->restart_count);
+    cJSON_AddStringToObject(j, "Driver", "overlay");
+    cJSON_AddStringToObject(j, "Platform", "linux");
+    cJSON_AddBoolToObject(j, "ManualStop", c->manual_stop);
+
+    cJSON *hc = cJSON_AddObjectToObject(j, "HostConfig");
+    if (hc) {
+        cJSON *rp = cJSON_AddObjectToObject(hc, "RestartPolicy");
+        if (rp) {
+            cJSON_AddStringToObject(rp, "Name", ctr_restart_name(c->cfg.restart));
+            cJSON_AddNumberToObject(rp, "MaximumRetryCount", c->cfg.max_retries);
+        }
+        cJSON_AddBoolToObject(hc, "AutoRemove", c->cfg.auto_remove);
+        cJSON_AddStringToObject(hc, "NetworkMode",
+                                c->cfg.network == CTR_NET_HOST ? "host" : "none");
+        cJSON_AddBoolToObject(hc, "ReadonlyRootfs", c->cfg.read_only);
+        cJSON_AddBoolToObject(hc, "Init", 0);
+        cJSON *lc = cJSON_AddObjectToObject(hc, "LogConfig");
+        if (lc) {
+            cJSON_AddStringToObject(lc, "Type", "berth-file");
+            cJSON *lcc = cJSON_AddObjectToObject(lc, "Config");
+            if (lcc) {
+                (void)snprintf(buf, sizeof buf, "%lld", c->cfg.log_max_size);
+                cJSON_AddStringToObject(lcc, "max-size", buf);
+                (void)snprintf(buf, sizeof buf, "%d", c->cfg.log_max_file);
+                cJSON_AddStringToObject(lcc, "max-file", buf);
+            }
+        }
+        cJSON_AddObjectToObject(hc, "PortBindings");
+        cJSON *bo = cJSON_AddObjectToObject(hc, "RestartBackoff");
+        if (bo) {
+            cJSON_AddNumberToObject(bo, "MinMs", c->cfg.backoff_min_ms);
+            cJSON_AddNumberToObject(bo, "MaxMs", c->cfg.backoff_max_ms);
+            cJSON_AddNumberToObject(bo, "ResetMs", c->cfg.backoff_reset_ms);
+        }
+    }
+    cJSON *cf = cJSON_AddObjectToObject(j, "Config");
+    if (cf) {
+        cJSON_AddStringToObject(cf, "Hostname", c->cfg.hostname);
+        cJSON_AddStringToObject(cf, "User", c->cfg.user ? c->cfg.user : "");
+        cJSON_AddBoolToObject(cf, "AttachStdin", c->cfg.open_stdin);
+        cJSON_AddBoolToObject(cf, "OpenStdin", c->cfg.open_stdin);
+        cJSON_AddBoolToObject(cf, "Tty", c->cfg.tty);
+        cJSON_AddItemToObject(cf, "Env", strv(c->cfg.env, 0));
+        cJSON_AddItemToObject(cf, "Cmd", strv(c->cfg.argv, 0));
+        cJSON_AddStringToObject(cf, "Image", c->cfg.image);
+        cJSON_AddStringToObject(cf, "WorkingDir", c->cfg.workdir ? c->cfg.workdir : "");
+        cJSON_AddItemToObject(cf, "Labels", labels_obj(c->cfg.labels));
+        cJSON_AddStringToObject(cf, "StopSignal", util_signal_name(c->cfg.stop_signal));
+        cJSON_AddNumberToObject(cf, "StopTimeout", c->cfg.stop_timeout);
+    }
+    cJSON *ns = cJSON_AddObjectToObject(j, "NetworkSettings");
+    if (ns)
+        cJSON_AddObjectToObject(ns, "Ports");
+    return j;
+}
+
+static int ps_visible(const struct ctr *c, int all)
+{
+    if (c->state == CTR_DEAD)
+        return 0;
+    if (all)
+        return 1;
+    return c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING ||
+           c->state == CTR_STOPPING;
+}
+
+static int has_label(const struct ctr *c, const char *want)
+{
+    const char *eq = strchr(want, '=');
+    size_t kl = eq ? (size_t)(eq - want) : strlen(want);
+    for (char **l = c->cfg.labels; l && *l; l++) {
+        if (strncmp(*l, want, kl) != 0 || ((*l)[kl] != '=' && (*l)[kl] != '\0'))
+            continue;
+        if (!eq)
+            return 1;
+        const char *have = (*l)[kl] == '=' ? *l + kl + 1 : "";
+        if (strcmp(have, eq + 1) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Position of container REF in the newest-first list, or -1. */
+static int ctr_pos(struct sv *sv, const char *ref)
+{
+    struct err e;
+    struct ctr *t = sv_find(sv, ref, &e);
+    int i = 0;
+    for (struct ctr *c = sv->ctrs; c; c = c->next, i++)
+        if (c == t)
+            return i;
+    return -1;
+}
+
+static int match_filter(struct sv *sv, const struct ctr *c, int pos, const char *f, int *ok)
+{
+    const char *eq = strchr(f, '=');
+    if (!eq)
+        return -1;
+    size_t kl = (size_t)(eq - f);
+    const char *v = eq + 1;
+#define KEY(s) (kl == strlen(s) && strncmp(f, s, kl) == 0)
+    if (KEY("name"))
+        *ok = strstr(c->name, *v == '/' ? v + 1 : v) != NULL;
+    else if (KEY("id"))
+        *ok = strncmp(c->id, v, strlen(v)) == 0;
+    else if (KEY("status"))
+        *ok = strcmp(ctr_state_name(c->state), v) == 0;
+    else if (KEY("exited")) {
+        char buf[16];
+        (void)snprintf(buf, sizeof buf, "%d", c->exit_code);
+        *ok = c->state == CTR_EXITED && strcmp(buf, v) == 0;
+    } else if (KEY("label"))
+        *ok = has_label(c, v);
+    else if (KEY("ancestor"))
+        *ok = strcmp(c->cfg.image, v) == 0;
+    else if (KEY("before")) {
+        int p = ctr_pos(sv, v);
+        *ok = p >= 0 && pos > p;
+    } else if (KEY("since")) {
+        int p = ctr_pos(sv, v);
+        *ok = p >= 0 && pos < p;
+    } else
+        return -1;
+#undef KEY
+    return 0;
+}
+
+cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t nfilters,
+               struct err *e)
+{
+    int64_t now = util_now_ns();
+    static const char *const keys[] = {"name=",  "id=",       "status=", "exited=",
+                                       "label=", "ancestor=", "before=", "since="};
+    for (size_t i = 0; i < nfilters; i++) {
+        int known = 0;
+        for (size_t k = 0; k < ARRAY_LEN(keys); k++)
+            known |= strncmp(filters[i], keys[k], strlen(keys[k])) == 0;
+        if (!known)
+            return err_set(e, 0, "invalid filter '%s'", filters[i]), e->code = EINVAL, NULL;
+        /* a filter on status or exited implies -a, as in Docker */
+        if (strncmp(filters[i], "status=", 7) == 0 || strncmp(filters[i], "exited=", 7) == 0)
+            all = 1;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr)
+        return err_set(e, ENOMEM, "ps"), NULL;
+    int pos = 0;
+    for (struct ctr *c = sv->ctrs; c; c = c->next, pos++) {
+        if (!ps_visible(c, all))
+            continue;
+        int keep = 1;
+        for (size_t i = 0; i < nfilters && keep; i++) {
+            const char *eq = strchr(filters[i], '=');
+            size_t kl = (size_t)(eq - filters[i]);
+            int any = 0;
+            for (size_t k = 0; k < nfilters && !any; k++) {
+                int ok = 0;
+                if (strncmp(filters[k], filters[i], kl + 1) == 0 &&
+                    match_filter(sv, c, pos, filters[k], &ok) == 0 && ok)
+                    any = 1;
+            }
+            keep = any;
+        }
+        if (!keep)
+            continue;
+        char buf[256];
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "Id", c->id);
+        cJSON *names = cJSON_AddArrayToObject(o, "Names");
+        if (names)
+            cJSON_AddItemToArray(names, cJSON_CreateString(c->name));
+        cJSON_AddStringToObject(o, "Image", c->cfg.image);
+        size_t cl = 0;
+        char cmd[1024] = "";
+        for (char **a = c->cfg.argv; a && *a; a++) {
+            int n = snprintf(cmd + cl, sizeof cmd - cl, "%s%s", a == c->cfg.argv ? "" : " ", *a);
+            if (n < 0 || (size_t)n >= sizeof cmd - cl)
+                break;
+            cl += (size_t)n;
+        }
+        cJSON_AddStringToObject(o, "Command", cmd);
+        cJSON_AddNumberToObject(o, "Created", (double)(c->created_ns / 1000000000LL));
+        add_time(o, "CreatedAt", c->created_ns);
+        cJSON_AddStringToObject(o, "State", ctr_state_name(c->state));
+        view_status(c, now, buf, sizeof buf);
+        cJSON_AddStringToObject(o, "Status", buf);
+        cJSON_AddStringToObject(o, "Ports", "");
+        cJSON_AddItemToObject(o, "Labels", labels_obj(c->cfg.labels));
+        cJSON_AddNumberToObject(o, "ExitCode", c->exit_code);
+    }
+    return arr;
+}
+
+/* A stable image id until digests arrive with OCI images: FNV-1a over the config. */
+static void image_id(const char *name, const char *cfg, char *out, size_t size)
+{
+    uint64_t h[4] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0x9ce484222325cbf2ULL,
+                     0x2325cbf29ce48422ULL};
+    for (int k = 0; k < 4; k++) {
+        for (const char *p = name; *p; p++)
+            h[k] = (h[k] ^ (unsigned char)*p) * 0x100000001b3ULL;
+        for (const char *p = cfg; p && *p; p++)
+            h[k] = (h[k] ^ (unsigned char)*p) * 0x100000001b3ULL;
+    }
+    (void)snprintf(out, size, "sha256:%016llx%016llx%016llx%016llx", (unsigned long long)h[0],
+                   (unsigned long long)h[1], (unsigned long long)h[2], (unsigned long long)h[3]);
+}
+
+cJSON *view_images(struct sv *sv, struct err *e)
+{
+    auto_closedir DIR *d = opendir(sv->images_dir);
+    if (!d)
+        return err_set(e, errno, "list images in '%s'", sv->images_dir), NULL;
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr)
+        return err_set(e, ENOMEM, "list images"), NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char p[PATH_MAX_BERTH], id[128];
+        struct stat st;
+        struct err ig;
+        if (de->d_name[0] == '.' ||
+            snprintf(p, sizeof p, "%s/%s/config.json", sv->images_dir, de->d_name) >=
+                (int)sizeof p ||
+            stat(p, &st) < 0)
+            continue;
+        auto_free char *cfg = util_read_file(p, 1 << 20, NULL, &ig);
+        struct storage_image_config ic = {0};
+        int64_t created = (int64_t)st.st_mtime * 1000000000LL;
+        if (storage_image_load(sv->images_dir, de->d_name, &ic, &ig) == 0) {
+            if (ic.created_ns > 0)
+                created = ic.created_ns;
+            storage_image_config_free(&ic);
+        }
+        uint64_t size = 0;
+        if (util_fmt(p, sizeof p, &ig, "%s/%s/rootfs", sv->images_dir, de->d_name) == 0)
+            (void)storage_tree_size(p, &size, &ig); /* size 0 when unreadable */
+        image_id(de->d_name, cfg, id, sizeof id);
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "Name", de->d_name);
+        cJSON_AddStringToObject(o, "Id", id);
+        cJSON_AddNumberToObject(o, "Created", (double)(created / 1000000000LL));
+        cJSON_AddNumberToObject(o, "Size", (double)size);
+    }
+    return arr;
+}
+
+int view_image_count(struct sv *sv)
+{
+    auto_closedir DIR *d = opendir(sv->images_dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    return n;
+}
+
+const char *view_cgroup_version(void)
+{
+    struct statfs fs;
+    if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+        return "2";
+    return "1";
+}

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/* storage/rootfs.c - a container's root filesystem (overlay, /etc binds, /proc, /sys, /dev),
+ * set up by the cloned child inside its own mount namespace, then pivot_root; user specs
+ * resolved against the image's passwd/group files; owned mkdir -p for the working directory.
+ * Library: synchronous, no libev, no globals, no logging, never forks. Paths inside the
+ * container's tree are resolved with openat2(RESOLVE_IN_ROOT) so an image's symlinks can never
+ * point a mount at the host. */
+#include "storage/rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/util.h"
+
+#define FD_PATH_MAX 32
+#define ID_MAX      2147483647LL /* uids and gids as Docker accepts them */
+
+static int open_in_root(int rootfd, const char *rel, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    for (int tries = 0;; tries++) {
+        long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+        /* EAGAIN: a concurrent rename raced a ".." lookup; the kernel asks for a retry */
+        if (fd < 0 && errno == EAGAIN && tries < 16)
+            continue;
+        return (int)fd;
+    }
+}
+
+static void fd_path(int fd, char buf[FD_PATH_MAX])
+{
+    /* cannot truncate: an int needs at most 11 characters */
+    (void)snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%d", fd);
+}
+
+/* Directory REL under ROOTFD, created with 0755 when missing, opened O_PATH. The parent is
+ * resolved inside the root first: a plain mkdirat() of "a/b" would follow an absolute symlink
+ * "a" out of the tree. */
+static int ensure_dir(int rootfd, const char *rel, struct err *e)
+{
+    char parent[PATH_MAX_BERTH];
+    const char *base = rel;
+    auto_close int pfd = -1;
+
+    const char *slash = strrchr(rel, '/');
+    if (slash) {
+        if (util_fmt(parent, sizeof parent, e, "%.*s", (int)(slash - rel), rel) < 0)
+            return -1;
+        pfd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+            return err_set(e, errno, "open '/%s'", parent);
+        base = slash + 1;
+    }
+    if (mkdirat(pfd >= 0 ? pfd : rootfd, base, 0755) < 0 && errno != EEXIST)
+        return err_set(e, errno, "create mount point '/%s'", rel);
+    int fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return err_set(e, errno, "open mount point '/%s'", rel);
+    return fd;
+}
+
+static int mount_at(int rootfd, const char *rel, const char *src, const char *type,
+                    unsigned long flags, const char *data, struct err *e)
+{
+    auto_close int fd = ensure_dir(rootfd, rel, e);
+    char p[FD_PATH_MAX];
+
+    if (fd < 0)
+        return -1;
+    fd_path(fd, p);
+    if (mount(src, p, type, flags, data) < 0)
+        return err_set(e, errno, "mount %s on '/%s'", type ? type : src, rel);
+    return 0;
+}
+
+/* Bind SRC over etc/NAME, replacing a symlink and creating the file (in the upper layer) when
+ * the image lacks it. */
+static int bind_etc_file(int rootfd, const char *src, const char *name, struct err *e)
+{
+    if (!src)
+        return 0;
+    auto_close int etcfd = ensure_dir(rootfd, "etc", e);
+    if (etcfd < 0)
+        return -1;
+    auto_close int fd = openat(etcfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            return err_set(e, errno, "stat '/etc/%s'", name);
+        if (S_ISLNK(st.st_mode)) {
+            /* a symlink may point outside the tree or nowhere: bind over a plain file */
+            util_closep(&fd);
+            fd = -1;
+            if (unlinkat(etcfd, name, 0) < 0)
+                return err_set(e, errno, "remove symlink '/etc/%s'", name);
+        } else if (!S_ISREG(st.st_mode)) {
+            return err_set(e, EINVAL, "'/etc/%s' is not a regular file", name);
+        }
+    } else if (errno != ENOENT) {
+        return err_set(e, errno, "open '/etc/%s'", name);
+    }
+    if (fd < 0) {
+        auto_close int wfd =
+            openat(etcfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (wfd < 0)
+            return err_set(e, errno, "create '/etc/%s'", name);
+        fd = openat(etcfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return err_set(e, errno, "open '/etc/%s'", name);
+    }
+    char p[FD_PATH_MAX];
+    fd_path(fd, p);
+    if (mount(src, p, NULL, MS_BIND, NULL) < 0)
+        return err_set(e, errno, "bind '%s' on '/etc/%s'", src, name);
+    return 0;
+}
+
+static int mount_sys(int rootfd, int host_network, struct err *e)
+{
+    const unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+    if (!host_network)
+        return mount_at(rootfd, "sys", "sysfs", "sysfs", fl | MS_RDONLY, NULL, e);
+    /* a sysfs mount shows the mounter's netns: with the host's netns, show the host's /sys
+     * (and its submounts), all read-only */
+    if (mount_at(rootfd, "sys", "/sys", NULL, MS_BIND | MS_REC, NULL, e) < 0)
+        return -1;
+    auto_close int fd = open_in_root(rootfd, "sys", O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return err_set(e, errno, "open '/sys'");
+    struct mount_attr attr = {
+        .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+    };
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+        return err_set(e, errno, "make '/sys' read-only");
+    return 0;
+}
+
+/* The container's own cgroup view (its cgroup namespace) on /sys/fs/cgroup, read-only. Only
+ * for a pure cgroup v2 host; a v1 or hybrid host gets no cgroup mounts in the container. */
+static int mount_cgroup(int rootfd, struct err *e)
+{
+    struct statfs sfs;
+    if (statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+        return 0;
+    auto_close int fd = open_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return err_set(e, errno, "open '/sys/fs/cgroup'");
+    char p[FD_PATH_MAX];
+    fd_path(fd, p);
+    if (mount("cgroup2", p, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return err_set(e, errno, "mount cgroup2 on '/sys/fs/cgroup'");
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    unsigned int major, minor;
+} dev_nodes[] = {
+    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+static int make_dev_node(int devfd, const char *name, unsigned int major, unsigned int minor,
+                         struct err *e)
+{
+    if (mknodat(devfd, name, S_IFCHR | 0666, makedev(major, minor)) == 0) {
+        /* mknod honours the umask */
+        if (fchmodat(devfd, name, 0666, 0) < 0)
+            return err_set(e, errno, "chmod '/dev/%s'", name);
+        return 0;
+    }
+    if (errno != EPERM)
+        return err_set(e, errno, "mknod '/dev/%s'", name);
+    /* no CAP_MKNOD (e.g. in a user namespace): bind the host's node instead */
+    char host[64], p[FD_PATH_MAX];
+    if (util_fmt(host, sizeof host, e, "/dev/%s", name) < 0)
+        return -1;
+    auto_close int wfd = openat(devfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (wfd < 0)
+        return err_set(e, errno, "create '/dev/%s'", name);
+    fd_path(wfd, p);
+    if (mount(host, p, NULL, MS_BIND, NULL) < 0)
+        return err_set(e, errno, "bind '%s'", host);
+    return 0;
+}
+
+static int populate_dev(int rootfd, struct err *e)
+{
+    if (mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                 "mode=755,size=65536k", e) < 0)
+        return -1;
+    /* reopen: the fd used as mount target still names the directory under the tmpfs */
+    auto_close int devfd = open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
+    if (devfd < 0)
+        return err_set(e, errno, "open '/dev'");
+    for (size_t i = 0; i < ARRAY_LEN(dev_nodes); i++)
+        if (make_dev_node(devfd, dev_nodes[i].name, dev_nodes[i].major, dev_nodes[i].minor, e) < 0)
+            return -1;
+    if (mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=0620,gid=5", e) < 0)
+        return -1;
+    if (mount_at(rootfd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "mode=1777,size=65536k", e) < 0)
+        return -1;
+    if (mount_at(rootfd, "dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                 e) < 0)
+        return -1;
+    static const struct {
+        const char *target, *name;
+    } links[] = {
+        {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(links); i++)
+        if (symlinkat(links[i].target, devfd, links[i].name) < 0)
+            return err_set(e, errno, "symlink '/dev/%s'", links[i].name);
+    return 0;
+}
+
+static int check_overlay_path(const char *what, const char *p, struct err *e)
+{
+    if (!p || !*p)
+        return err_set(e, EINVAL, "overlay %s path is empty", what);
+    /* overlay's option syntax has no escaping for these */
+    if (strpbrk(p, ",:\\"))
+        return err_set(e, EINVAL, "overlay %s path '%s' contains ',', ':' or '\\'", what, p);
+    return 0;
+}
+
+static unsigned long remount_flags(const struct statvfs *sv)
+{
+    static const struct {
+        unsigned long st, ms;
+    } map[] = {
+        {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},           {ST_NOEXEC, MS_NOEXEC},
+        {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+    };
+    unsigned long fl = 0;
+    for (size_t i = 0; i < ARRAY_LEN(map); i++)
+        if (sv->f_flag & map[i].st)
+            fl |= map[i].ms;
+    return fl;
+}
+
+int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
+{
+    char opts[3 * PATH_MAX_BERTH];
+
+    if (check_overlay_path("lower", r->lower, e) < 0 ||
+        check_overlay_path("upper", r->upper, e) < 0 ||
+        check_overlay_path("work", r->work, e) < 0 || !r->merged)
+        return err_wrap(e, "set up rootfs");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return err_set(e, errno, "make mounts private");
+    if (util_fmt(opts, sizeof opts, e, "lowerdir=%s,upperdir=%s,workdir=%s", r->lower, r->upper,
+                 r->work) < 0)
+        return err_wrap(e, "overlay options");
+    if (mount("overlay", r->merged, "overlay", MS_NODEV, opts) < 0)
+        return err_set(e, errno, "mount overlay on '%s'", r->merged);
+    auto_close int rootfd = open(r->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return err_set(e, errno, "open '%s'", r->merged);
+
+    if (bind_etc_file(rootfd, r->hostname, "hostname", e) < 0 ||
+        bind_etc_file(rootfd, r->hosts, "hosts", e) < 0 ||
+        bind_etc_file(rootfd, r->resolv, "resolv.conf", e) < 0)
+        return -1;
+    if (mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e) < 0)
+        return -1;
+    if (mount_sys(rootfd, r->host_network, e) < 0 || mount_cgroup(rootfd, e) < 0)
+        return -1;
+    if (populate_dev(rootfd, e) < 0)
+        return -1;
+
+    /* pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
+     * removes it without needing a directory for it in the image */
+    if (fchdir(rootfd) < 0)
+        return err_set(e, errno, "chdir '%s'", r->merged);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return err_set(e, errno, "pivot_root into '%s'", r->merged);
+    if (umount2(".", MNT_DETACH) < 0)
+        return err_set(e, errno, "detach old root");
+    if (chdir("/") < 0)
+        return err_set(e, errno, "chdir '/'");
+    if (r->read_only) {
+        struct statvfs sv;
+        if (statvfs("/", &sv) < 0)
+            return err_set(e, errno, "statvfs '/'");
+        if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | remount_flags(&sv), NULL) < 0)
+            return err_set(e, errno, "remount '/' read-only");
+    }
+    return 0;
+}
+
+/* ---- users ---- */
+
+static int parse_id(const char *s, long long *out)
+{
+    long long v = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+        if (v > ID_MAX)
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Split LINE at ':' into at most MAX fields; returns the count. */
+static int split_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++) {
+        if (*p == ':') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    }
+    return n;
+}
+
+/* Reads PATH line by line with a bounded buffer. Over-long lines are skipped whole. Calls FN
+ * for each line (no newline); FN returns 1 to stop. A missing file counts as empty. */
+static int for_each_line(const char *path, int (*fn)(char *line, void *arg), void *arg,
+                         struct err *e)
+{
+    auto_fclose FILE *f = fopen(path, "re");
+    char buf[CTR_STR_MAX];
+    int skipping = 0;
+
+    if (!f)
+        return errno == ENOENT ? 0 : err_set(e, errno, "open '%s'", path);
+    while (fgets(buf, sizeof buf, f)) {
+        size_t len = strlen(buf);
+        int complete = len > 0 && buf[len - 1] == '\n';
+        if (skipping) {
+            skipping = !complete;
+            continue;
+        }
+        if (!complete && !feof(f)) {
+            skipping = 1;
+            continue;
+        }
+        if (complete)
+            buf[len - 1] = '\0';
+        if (fn(buf, arg))
+            return 0;
+    }
+    if (ferror(f))
+        return err_set(e, EIO, "read '%s'", path);
+    return 0;
+}
+
+struct pw_query {
+    const char *name; /* match by name, or */
+    long long uid;    /* by uid when name is NULL */
+    int found;
+    char pw_name[256];
+    long long pw_uid, pw_gid;
+    char home[256];
+};
+
+static int on_passwd_line(char *line, void *arg)
+{
+    struct pw_query *q = arg;
+    char *f[7];
+    long long uid, gid;
+
+    if (line[0] == '#' || line[0] == '+' || line[0] == '-')
+        return 0;
+    int n = split_fields(line, f, 7);
+    if (n < 4 || !*f[0] || parse_id(f[2], &uid) < 0 || parse_id(f[3], &gid) < 0)
+        return 0;
+    if (q->name ? strcmp(f[0], q->name) != 0 : uid != q->uid)
+        return 0;
+    if (strlen(f[0]) >= sizeof q->pw_name)
+        return 0;
+    memcpy(q->pw_name, f[0], strlen(f[0]) + 1);
+    q->pw_uid = uid;
+    q->pw_gid = gid;
+    q->home[0] = '\0';
+    if (n >= 6 && strlen(f[5]) < sizeof q->home)
+        memcpy(q->home, f[5], strlen(f[5]) + 1);
+    q->found = 1;
+    return 1;
+}
+
+struct gr_query {
+    const char *name; /* find this group by name (if non-NULL) */
+    int found;
+    long long gid;
+    const char *member; /* collect groups listing this user (if non-NULL) */
+    struct storage_user *u;
+    int overflow;
+};
+
+static int on_group_line(char *line, void *arg)
+{
+    struct gr_query *q = arg;
+    char *f[4];
+    long long gid;
+
+    if (line[0] == '#' || line[0] == '+' || line[0] == '-')
+        return 0;
+    int n = split_fields(line, f, 4);
+    if (n < 3 || !*f[0] || parse_id(f[2], &gid) < 0)
+        return 0;
+    if (q->name) {
+        if (strcmp(f[0], q->name) != 0)
+            return 0;
+        q->gid = gid;
+        q->found = 1;
+        return 1;
+    }
+    if (n < 4 || !q->member)
+        return 0;
+    for (char *save = NULL, *m = strtok_r(f[3], ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+        if (strcmp(m, q->member) != 0)
+            continue;
+        for (int i = 0; i < q->u->ngroups; i++)
+            if (q->u->groups[i] == (gid_t)gid)
+                return 0;
+        if (q->u->ngroups >= STORAGE_GROUPS_MAX) {
+            q->overflow = 1;
+            return 1;
+        }
+        q->u->groups[q->u->ngroups++] = (gid_t)gid;
+        return 0;
+    }
+    return 0;
+}
+
+int storage_user_resolve(const char *spec, const char *passwd, const char *group,
+                         struct storage_user *out, struct err *e)
+{
+    char user[256];
+    const char *grp = NULL;
+    struct pw_query pq = {0};
+    long long id = 0;
+
+    if (!spec || !*spec)
+        spec = "0";
+    if (util_fmt(user, sizeof user, e, "%s", spec) < 0)
+        return err_set(e, EINVAL, "invalid user '%.64s'", spec);
+    char *colon = strchr(user, ':');
+    if (colon) {
+        *colon = '\0';
+        grp = colon + 1;
+    }
+    if (!*user)
+        return err_set(e, EINVAL, "invalid user '%s'", spec);
+
+    int numeric = parse_id(user, &id) == 0;
+    if (numeric) {
+        pq.uid = id;
+    } else {
+        if (user[0] >= '0' && user[0] <= '9' && strspn(user, "0123456789") == strlen(user))
+            return err_set(e, ERANGE, "uid '%s' out of range [0, %lld]", user, ID_MAX);
+        pq.name = user;
+    }
+    if (for_each_line(passwd, on_passwd_line, &pq, e) < 0)
+        return err_wrap(e, "resolve user '%s'", spec);
+    if (!pq.found && !numeric)
+        return err_set(e, ENOENT, "unable to find user %s: no matching entries in passwd file",
+                       user);
+
+    struct storage_user u = {0};
+    u.uid = (uid_t)(pq.found ? pq.pw_uid : id);
+    u.gid = (gid_t)(pq.found ? pq.pw_gid : 0);
+    if (pq.found && pq.home[0])
+        memcpy(u.home, pq.home, sizeof u.home);
+    else
+        memcpy(u.home, u.uid == 0 ? "/root" : "/", u.uid == 0 ? 6 : 2);
+
+    if (grp && *grp) {
+        /* like runc: an explicit group replaces the primary one and there are no
+         * supplementary groups from the group file */
+        if (parse_id(grp, &id) == 0) {
+            u.gid = (gid_t)id;
+        } else {
+            struct gr_query gq = {.name = grp};
+            if (for_each_line(group, on_group_line, &gq, e) < 0)
+                return err_wrap(e, "resolve user '%s'", spec);
+            if (!gq.found)
+                return err_set(e, ENOENT,
+                               "unable to find group %s: no matching entries in group file", grp);
+            u.gid = (gid_t)gq.gid;
+        }
+    } else if (pq.found) {
+        struct gr_query gq = {.member = pq.pw_name, .u = &u};
+        if (for_each_line(group, on_group_line, &gq, e) < 0)
+            return err_wrap(e, "resolve user '%s'", spec);
+        if (gq.overflow)
+            return err_set(e, E2BIG, "user '%s' is in more than %d groups", user,
+                           STORAGE_GROUPS_MAX);
+    }
+    *out = u;
+    return 0;
+}
+
+int storage_mkdir_owned(const char *path, uid_t uid, gid_t gid, struct err *e)
+{
+    char buf[PATH_MAX_BERTH];
+
+    if (!path || !*path)
+        return err_set(e, EINVAL, "mkdir: empty path");
+    if (util_fmt(buf, sizeof buf, e, "%s", path) < 0)
+        return -1;
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (p[-1] != '/') {
+            if (mkdir(buf, 0755) == 0) {
+                if (chown(buf, uid, gid) < 0)
+                    return err_set(e, errno, "chown '%s'", buf);
+                /* mkdir honours the umask */
+                if (chmod(buf, 0755) < 0)
+                    return err_set(e, errno, "chmod '%s'", buf);
+            } else {
+                int saved = errno;
+                struct stat st;
+                if (saved != EEXIST)
+                    return err_set(e, saved, "mkdir '%s'", buf);
+                if (stat(buf, &st) < 0)
+                    return err_set(e, errno, "stat '%s'", buf);
+                if (!S_ISDIR(st.st_mode))
+                    return err_set(e, ENOTDIR, "mkdir '%s'", buf);
+            }
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    return 0;
+}
