@@ -36,6 +36,83 @@ const char *ctr_state_name(enum ctr_state s)
     return (unsigned)s < ARRAY_LEN(state_names) ? state_names[s] : "unknown";
 }
 
+int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const char *ref,
+               char *msg, size_t size)
+{
+    int running = st == CTR_RUNNING || st == CTR_STOPPING || start_pending;
+    int gone = st == CTR_REMOVING || st == CTR_DEAD;
+    const char *m = NULL;
+    int code = 409;
+
+    switch (req) {
+    case CTR_REQ_START:
+        if (st == CTR_PAUSED)
+            m = "cannot start a paused container, try unpause instead";
+        else if (gone)
+            m = "container is marked for removal and cannot be started";
+        else if (running)
+            m = "container is already running", code = 304;
+        break;
+    case CTR_REQ_RESTART:
+        if (st == CTR_PAUSED)
+            m = "cannot restart a paused container, try unpause instead";
+        else if (gone)
+            m = "container is marked for removal and cannot be started";
+        break;
+    case CTR_REQ_STOP:
+        if (!running && st != CTR_PAUSED && st != CTR_RESTARTING)
+            m = "container is already stopped", code = 304;
+        break;
+    case CTR_REQ_KILL:
+        if (!running && st != CTR_PAUSED) {
+            (void)snprintf(msg, size, "container %s is not running", ref);
+            return 409;
+        }
+        break;
+    case CTR_REQ_PAUSE:
+        if (st == CTR_PAUSED) {
+            (void)snprintf(msg, size, "container %s is already paused", ref);
+            return 409;
+        }
+        if (st != CTR_RUNNING || start_pending) {
+            (void)snprintf(msg, size, "container %s is not running", ref);
+            return 409;
+        }
+        break;
+    case CTR_REQ_UNPAUSE:
+        if (st != CTR_PAUSED) {
+            (void)snprintf(msg, size, "container %s is not paused", ref);
+            return 409;
+        }
+        break;
+    case CTR_REQ_EXEC:
+        if (st == CTR_PAUSED) {
+            (void)snprintf(msg, size, "%s is paused, unpause the container before exec", ref);
+            return 409;
+        }
+        if (st == CTR_RESTARTING) {
+            (void)snprintf(msg, size, "container %s is restarting, wait until it is running",
+                           ref);
+            return 409;
+        }
+        if (st != CTR_RUNNING || start_pending) {
+            (void)snprintf(msg, size, "container %s is not running", ref);
+            return 409;
+        }
+        break;
+    case CTR_REQ_RM:
+        if (running || st == CTR_PAUSED)
+            m = "container is running: stop it first or use force";
+        break;
+    case CTR_REQ_RM_FORCE:
+        break;
+    }
+    if (!m)
+        return 0;
+    (void)snprintf(msg, size, "%s", m);
+    return code;
+}
+
 static void strv_free(char **v)
 {
     for (char **p = v; p && *p; p++)

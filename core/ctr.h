@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ev.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -107,6 +108,17 @@ struct ctr {
 };
 
 const char *ctr_state_name(enum ctr_state s);
+
+/* User requests checked against the state table of DESIGN §3. */
+enum ctr_request { CTR_REQ_START, CTR_REQ_STOP, CTR_REQ_RESTART, CTR_REQ_KILL, CTR_REQ_PAUSE,
+                   CTR_REQ_UNPAUSE, CTR_REQ_EXEC, CTR_REQ_RM, CTR_REQ_RM_FORCE };
+#define CTR_REQ_COUNT (CTR_REQ_RM_FORCE + 1)
+
+/* Whether REQ is refused in state ST (START_PENDING: a start is under way). Returns 0 when
+ * allowed, else the reply code (304 or 409) with the message in MSG; REF names the container
+ * in messages. Pure: unit-tested for every (state, request) pair. */
+int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const char *ref,
+               char *msg, size_t size);
 
 /* Build a container from a parsed config (takes ownership of CFG's strings: CFG is zeroed).
  * Creates <root>/containers/ID (dirs, FIFOs, hostname/hosts/resolv files). */

@@ -53,6 +53,16 @@ static struct ctr *find_or_reply(struct client *cl, const char *ref)
     return c;
 }
 
+/* Reply with the state table's refusal, if any: returns 1 when refused. */
+static int refused(struct client *cl, const struct ctr *c, enum ctr_request r, const char *ref)
+{
+    char msg[512];
+    int code = ctr_refuse(c->state, c->start_pending, r, ref, msg, sizeof msg);
+    if (code)
+        client_reply_err(cl, code, "%s", msg);
+    return code != 0;
+}
+
 static void begin_op(struct client *cl, enum client_op op, struct ctr *c)
 {
     cl->op = op;
@@ -522,27 +532,8 @@ static void v_start(struct client *cl, const struct proto_req *req)
         client_reply_err(cl, 503, "the supervisor is shutting down");
         return;
     }
-    switch (c->state) {
-    case CTR_PAUSED:
-        client_reply_err(cl, 409, "cannot start a paused container, try unpause instead");
+    if (refused(cl, c, CTR_REQ_START, req->pos[0].s))
         return;
-    case CTR_RUNNING:
-    case CTR_STOPPING:
-        client_reply_err(cl, 304, "container is already running");
-        return;
-    case CTR_REMOVING:
-    case CTR_DEAD:
-        client_reply_err(cl, 409, "container is marked for removal and cannot be started");
-        return;
-    case CTR_CREATED:
-    case CTR_EXITED:
-    case CTR_RESTARTING:
-        break;
-    }
-    if (c->start_pending) {
-        client_reply_err(cl, 304, "container is already running");
-        return;
-    }
     start_for(cl, req, c);
 }
 
@@ -570,21 +561,8 @@ static void v_stop(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c || parse_timeout(cl, req, c, &t) < 0)
         return;
-    switch (c->state) {
-    case CTR_RUNNING:
-    case CTR_PAUSED:
-    case CTR_STOPPING:
-    case CTR_RESTARTING:
-        break;
-    case CTR_CREATED:
-    case CTR_EXITED:
-    case CTR_REMOVING:
-    case CTR_DEAD:
-        if (c->start_pending)
-            break;
-        client_reply_err(cl, 304, "container is already stopped");
+    if (refused(cl, c, CTR_REQ_STOP, req->pos[0].s))
         return;
-    }
     c->start_after_exit = 0;
     begin_op(cl, OP_STOP, c);
     (void)ctr_handle(c, CTR_EV_STOP, t, NULL);
@@ -602,14 +580,8 @@ static void v_restart(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c || parse_timeout(cl, req, c, &t) < 0)
         return;
-    if (c->state == CTR_REMOVING || c->state == CTR_DEAD) {
-        client_reply_err(cl, 409, "container is marked for removal and cannot be started");
+    if (refused(cl, c, CTR_REQ_RESTART, req->pos[0].s))
         return;
-    }
-    if (c->state == CTR_PAUSED) {
-        client_reply_err(cl, 409, "cannot restart a paused container, try unpause instead");
-        return;
-    }
     begin_op(cl, OP_RESTART, c);
     if (c->state == CTR_RUNNING || c->state == CTR_STOPPING) {
         c->start_after_exit = 1;
@@ -640,10 +612,8 @@ static void v_kill(struct client *cl, const struct proto_req *req)
         client_reply_err(cl, 400, "invalid value for proxy: use 1 or 0");
         return;
     }
-    if (c->state != CTR_RUNNING && c->state != CTR_STOPPING && c->state != CTR_PAUSED) {
-        client_reply_err(cl, 409, "container %s is not running", req->pos[0].s);
+    if (refused(cl, c, CTR_REQ_KILL, req->pos[0].s))
         return;
-    }
     if (flag(req, "proxy")) {
         if (ctr_signal(c, sig) < 0)
             client_reply_err(cl, 500, "signal %s: %s", util_signal_name(sig), strerror(errno));
@@ -661,11 +631,7 @@ static void v_pause(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c)
         return;
-    if (c->state == CTR_PAUSED)
-        client_reply_err(cl, 409, "container %s is already paused", req->pos[0].s);
-    else if (c->state != CTR_RUNNING)
-        client_reply_err(cl, 409, "container %s is not running", req->pos[0].s);
-    else
+    if (!refused(cl, c, CTR_REQ_PAUSE, req->pos[0].s))
         client_reply_err(cl, 500, "pause needs the cgroup freezer, which is not supported yet");
 }
 
@@ -674,7 +640,8 @@ static void v_unpause(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c)
         return;
-    client_reply_err(cl, 409, "container %s is not paused", req->pos[0].s);
+    if (!refused(cl, c, CTR_REQ_UNPAUSE, req->pos[0].s))
+        client_reply_err(cl, 500, "unpause is not supported yet");
 }
 
 static void v_rm(struct client *cl, const struct proto_req *req)
@@ -687,39 +654,22 @@ static void v_rm(struct client *cl, const struct proto_req *req)
         client_reply_err(cl, 400, "invalid value for force/volumes: use 1 or 0");
         return;
     }
-    switch (c->state) {
-    case CTR_RUNNING:
-    case CTR_PAUSED:
-    case CTR_STOPPING:
-        if (!force) {
-            client_reply_err(cl, 409, "container is running: stop it first or use force");
-            return;
-        }
-        begin_op(cl, OP_RM, c);
+    if (!force && refused(cl, c, CTR_REQ_RM, req->pos[0].s))
+        return;
+    begin_op(cl, OP_RM, c);
+    if (c->state == CTR_REMOVING || c->state == CTR_DEAD)
+        return; /* already on its way: answer when it is gone */
+    if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_STOPPING) {
         c->remove_after_exit = 1;
         c->start_after_exit = 0;
         (void)ctr_handle(c, CTR_EV_KILL, SIGKILL, NULL);
         return;
-    case CTR_REMOVING:
-    case CTR_DEAD:
-        begin_op(cl, OP_RM, c); /* already on its way: answer when it is gone */
-        return;
-    case CTR_CREATED:
-    case CTR_EXITED:
-    case CTR_RESTARTING:
-        break;
     }
     if (c->start_pending) {
-        if (!force) {
-            client_reply_err(cl, 409, "container is running: stop it first or use force");
-            return;
-        }
-        begin_op(cl, OP_RM, c);
         c->remove_after_exit = 1;
-        (void)kill(c->pid, SIGKILL); /* our child, not reaped yet: the pid is still ours */
+        (void)ctr_signal(c, SIGKILL); /* our child, not reaped yet: the pid is still ours */
         return;
     }
-    begin_op(cl, OP_RM, c);
     (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
 }
 

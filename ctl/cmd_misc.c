@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl/cmd_misc.c - berth image ls|import|rm (and images), info, version, ping, shutdown:
+ * one request each, the reply shown as Docker shows it (or as JSON with --format json). */
+#include "ctl/cmd_misc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ctl/client.h"
+#include "ctl/proto.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/util.h"
+
+#if defined(__x86_64__)
+#define CLIENT_ARCH "amd64"
+#elif defined(__aarch64__)
+#define CLIENT_ARCH "arm64"
+#elif defined(__i386__)
+#define CLIENT_ARCH "386"
+#else
+#define CLIENT_ARCH "unknown"
+#endif
+
+/* Send the words of WORDS (NULL-terminated) as one request and read its ok reply. Errors are
+ * printed; returns 0 with *BODY (valid while C is open), or -1. */
+static int call_words(struct client_conn *c, const char *const *words, const char **body)
+{
+    auto_buf struct proto_buf req = {0};
+    struct err e = {0};
+
+    for (; *words; words++) {
+        if (proto_buf_word(&req, *words) < 0) {
+            client_error("build request: %s", strerror(errno));
+            return -1;
+        }
+    }
+    int code = client_call(c, &req, -1, body, &e);
+    if (code != 200) {
+        client_error("%s", code < 0 ? err_str(&e) : *body);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse ARGV by SPEC (no positional words) and send the one-word request VERB. */
+static int call_simple(int argc, char **argv, const struct client_spec *spec, struct client_args *a,
+                       struct client_conn *c, const char **body)
+{
+    const char *const words[] = {spec->name, NULL};
+    int rc = client_args_parse(a, spec, argc, argv);
+
+    if (rc != 0)
+        return rc > 0 ? 1 : -1;
+    return call_words(c, words, body);
+}
+
+enum { FMT_FORMAT, FMT_NFLAGS };
+static const struct client_flag fmt_flags[FMT_NFLAGS] = {[FMT_FORMAT] = {0, "format", 1}};
+
+/* Parse ARGV by SPEC (FMT_FORMAT its only flag); *JSON says whether --format json was given.
+ * Returns 0, 1 after --help, -1 after an error was printed. */
+static int parse_with_format(int argc, char **argv, const struct client_spec *spec,
+                             struct client_args *a, int *json)
+{
+    int rc = client_args_parse(a, spec, argc, argv);
+
+    if (rc != 0)
+        return rc;
+    *json = client_format(client_args_last(a, FMT_FORMAT));
+    if (*json < 0) {
+        client_error("unsupported format: %s (use json)", client_args_last(a, FMT_FORMAT));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- image ---- */
+
+enum { IMG_QUIET, IMG_NO_TRUNC, IMG_FORMAT, IMG_NFLAGS };
+static const struct client_flag image_ls_flags[IMG_NFLAGS] = {
+    [IMG_QUIET] = {'q', "quiet", 0},
+    [IMG_NO_TRUNC] = {0, "no-trunc", 0},
+    [IMG_FORMAT] = {0, "format", 1},
+};
+
+static int image_row(const cJSON *img, int kind, int trunc, struct client_table *t)
+{
+    char id[CTR_ID_LEN + 8], ago[64], size[32], created[64];
+    const char *full = client_json_str(img, "Id");
+
+    if (trunc && strncmp(full, "sha256:", 7) == 0)
+        full += 7;
+    (void)snprintf(id, trunc ? CTR_SHORT_ID_LEN + 1 : sizeof id, "%s", full); /* cuts on purpose */
+    if (kind < 0) {
+        printf("%s\n", id);
+        return 0;
+    }
+    client_human_ago((int64_t)client_json_num(img, "Created"), ago, sizeof ago);
+    client_human_size(client_json_num(img, "Size"), size, sizeof size);
+    if (kind == 0) {
+        const char *row[] = {client_json_str(img, "Name"), "latest", id, ago, size};
+        return client_table_row(t, row);
+    }
+    client_fmt_created((int64_t)client_json_num(img, "Created"), created, sizeof created);
+    auto_json cJSON *o = cJSON_CreateObject();
+    const char *kv[][2] = {
+        {"CreatedAt", created},
+        {"CreatedSince", ago},
+        {"ID", id},
+        {"Repository", client_json_str(img, "Name")},
+        {"Size", size},
+        {"Tag", "latest"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(kv); i++)
+        if (!o || !cJSON_AddStringToObject(o, kv[i][0], kv[i][1]))
+            return -1;
+    auto_free char *txt = cJSON_PrintUnformatted(o);
+    if (!txt)
+        return -1;
+    printf("%s\n", txt);
+    return 0;
+}
+
+static int image_ls(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        "image ls", "[OPTIONS]", image_ls_flags, IMG_NFLAGS, 0, 0, 0};
+    static const char *const header[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
+    static const char *const words[] = {"image", "ls", NULL};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct client_table t = {.ncols = ARRAY_LEN(header)};
+    struct err e = {0};
+    const char *body;
+    const cJSON *img;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    int kind = client_format(client_args_last(&a, IMG_FORMAT));
+    if (kind < 0) {
+        client_error("unsupported format: %s (use table or json)",
+                     client_args_last(&a, IMG_FORMAT));
+        return CLIENT_EXIT_FAIL;
+    }
+    if (client_args_bool(&a, IMG_QUIET))
+        kind = -1;
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *list = client_json_parse(body, &e);
+    if (!list || (kind == 0 && client_table_row(&t, header) < 0)) {
+        client_error("%s", list ? "out of memory" : err_str(&e));
+        client_table_free(&t);
+        return CLIENT_EXIT_FAIL;
+    }
+    rc = 0;
+    cJSON_ArrayForEach(img, list)
+    {
+        if (rc == 0)
+            rc = image_row(img, kind, !client_args_bool(&a, IMG_NO_TRUNC), &t);
+    }
+    if (rc < 0)
+        client_error("format image list: out of memory");
+    client_table_print(&t, stdout);
+    client_table_free(&t);
+    return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+}
+
+static int image_import(int argc, char **argv)
+{
+    static const struct client_spec spec = {"image import", "NAME DIR|TAR", NULL, 0, 0, 2, 2};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    /* berthd resolves nothing against our working directory */
+    auto_free char *path = realpath(a.pos[1], NULL);
+    if (!path) {
+        client_error("image import: '%s': %s", a.pos[1], strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    const char *const words[] = {"image", "import", a.pos[0], path, NULL};
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    return 0;
+}
+
+static int image_rm(int argc, char **argv)
+{
+    static const struct client_spec spec = {"image rm", "IMAGE [IMAGE...]", NULL, 0, 0, 1, -1};
+    auto_args struct client_args a = {0};
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    return client_each(&(struct client_each){.verb = "image", .words = " rm"}, a.pos, a.npos);
+}
+
+int cmd_image(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } subs[] = {
+        {"ls", image_ls}, {"list", image_ls},   {"import", image_import},
+        {"rm", image_rm}, {"remove", image_rm},
+    };
+    const char *sub = argc > 1 ? argv[1] : "--help";
+
+    for (size_t i = 0; i < ARRAY_LEN(subs); i++)
+        if (strcmp(sub, subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        printf("Usage:  berth image COMMAND\n\nCommands:\n  ls          List images\n"
+               "  import      Import a directory or rootfs tarball as NAME\n"
+               "  rm          Remove one or more images\n");
+        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
+    }
+    if (strcmp(sub, "load") == 0) {
+        client_error("image load is not supported yet");
+        return CLIENT_EXIT_FAIL;
+    }
+    client_error("'%s' is not a berth image command", sub);
+    fprintf(stderr, "See 'berth image --help'.\n");
+    return CLIENT_EXIT_FAIL;
+}
+
+int cmd_images(int argc, char **argv)
+{
+    return image_ls(argc, argv);
+}
+
+/* ---- info, version, ping, shutdown ---- */
+
+int cmd_info(int argc, char **argv)
+{
+    static const struct client_spec spec = {"info", "[OPTIONS]", fmt_flags, FMT_NFLAGS, 0, 0, 0};
+    static const char *const words[] = {"info", NULL};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct err e = {0};
+    const char *body;
+    int json = 0;
+
+    int rc = parse_with_format(argc, argv, &spec, &a, &json);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    if (json) {
+        printf("%s\n", body);
+        return 0;
+    }
+    auto_json cJSON *j = client_json_parse(body, &e);
+    if (!j) {
+        client_error("%s", err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    static const char *const counts[][2] = {
+        {"Containers", " Containers"},
+        {"ContainersRunning", "  Running"},
+        {"ContainersPaused", "  Paused"},
+        {"ContainersStopped", "  Stopped"},
+        {"Images", " Images"},
+    };
+    printf("Server:\n");
+    for (size_t i = 0; i < ARRAY_LEN(counts); i++)
+        printf("%s: %lld\n", counts[i][1], (long long)client_json_num(j, counts[i][0]));
+    printf(" Server Version: %s\n", client_json_str(j, "Version"));
+    printf(" Cgroup Version: %s\n", client_json_str(j, "CgroupVersion"));
+    printf(" Root Dir: %s\n", client_json_str(j, "Root"));
+    printf(" Socket: %s\n", client_json_str(j, "Socket"));
+    printf(" Pid: %lld\n", (long long)client_json_num(j, "Pid"));
+    printf(" Init (PID 1): %s\n",
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "Pid1")) ? "true" : "false");
+    printf(" Orphans Reaped: %lld\n", (long long)client_json_num(j, "OrphansReaped"));
+    printf(" ID: %s\n", client_json_str(j, "ID"));
+    return 0;
+}
+
+int cmd_version(int argc, char **argv)
+{
+    static const struct client_spec spec = {"version", "[OPTIONS]", fmt_flags, FMT_NFLAGS, 0, 0, 0};
+    static const char *const words[] = {"version", NULL};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct err e = {0};
+    const char *body;
+    int json = 0;
+
+    int rc = parse_with_format(argc, argv, &spec, &a, &json);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    if (!json)
+        printf("Client:\n Version:      %s\n API version:  1\n OS/Arch:      linux/%s\n",
+               CLIENT_VERSION, CLIENT_ARCH);
+    rc = call_words(&c, words, &body);
+    if (json) {
+        printf("{\"Client\":{\"Version\":\"%s\",\"ApiVersion\":\"1\",\"Os\":\"linux\","
+               "\"Arch\":\"%s\"},\"Server\":%s}\n",
+               CLIENT_VERSION, CLIENT_ARCH, rc == 0 && *body ? body : "null");
+        return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+    }
+    if (rc < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *j = client_json_parse(body, &e);
+    if (!j) {
+        client_error("%s", err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    printf("\nServer:\n Version:      %s\n API version:  %s\n Git commit:   %s\n"
+           " OS/Arch:      %s/%s\n",
+           client_json_str(j, "Version"), client_json_str(j, "ApiVersion"),
+           client_json_str(j, "GitCommit"), client_json_str(j, "Os"), client_json_str(j, "Arch"));
+    return 0;
+}
+
+int cmd_ping(int argc, char **argv)
+{
+    static const struct client_spec spec = {"ping", "", NULL, 0, 0, 0, 0};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *body;
+
+    int rc = call_simple(argc, argv, &spec, &a, &c, &body);
+    if (rc == 0)
+        printf("OK\n");
+    return rc == 0 || rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+}
+
+int cmd_shutdown(int argc, char **argv)
+{
+    static const struct client_spec spec = {"shutdown", "", NULL, 0, 0, 0, 0};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *body;
+
+    int rc = call_simple(argc, argv, &spec, &a, &c, &body);
+    return rc >= 0 ? 0 : CLIENT_EXIT_FAIL;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl/cmd_misc.h - berth image (ls, import, rm), images, info, version, ping, shutdown. */
+#pragma once
+
+/* ARGV[0] is the command word ("image" takes its sub-command in ARGV[1]). Return 0, or 1 on
+ * any error. */
+int cmd_image(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_shutdown(int argc, char **argv);
