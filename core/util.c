@@ -423,7 +423,7 @@ unsigned long long util_pid_starttime(pid_t pid)
     if (!p)
         return 0;
     p++;
-    for (int field = 2; field < 22; field++) {
+    for (int field = 3; field < 22; field++) { /* p is at the space before field 3 */
         p = strchr(p + 1, ' ');
         if (!p)
             return 0;
