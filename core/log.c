@@ -28,7 +28,8 @@ void log_set_level(enum log_level lvl)
     cur_level = lvl;
 }
 
-static void emit(enum log_level lvl, const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void emit(enum log_level lvl, const char *prefix,
+                                                       const char *fmt, va_list ap)
 {
     char line[1024];
     int n = snprintf(line, sizeof line, "berthd: %s: %s", names[lvl], prefix ? prefix : "");

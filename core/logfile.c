@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,6 +170,8 @@ int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
         char p[PATH_MAX_BERTH];
         if (lf->fifo_fd[i] >= 0)
             continue;
+        if (!lf->partial[i] && !(lf->partial[i] = malloc(LOG_LINE_MAX)))
+            return err_set(e, ENOMEM, "output buffer");
         if (util_fmt(p, sizeof p, e, "%s/%s", lf->dir, names[i]) < 0)
             return -1;
         lf->fifo_fd[i] = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -201,6 +204,8 @@ void logfile_detach(struct logfile *lf, struct ev_loop *loop)
             write_line(lf, i + 1, lf->partial[i], lf->partial_len[i]);
             lf->partial_len[i] = 0;
         }
+        free(lf->partial[i]);
+        lf->partial[i] = NULL;
     }
 }
 

@@ -23,7 +23,7 @@ struct logfile {
     char dir[PATH_MAX_BERTH];
     int fifo_fd[2]; /* read ends, O_NONBLOCK; -1 when closed */
     ev_io fifo_w[2];
-    char partial[2][LOG_LINE_MAX];
+    char *partial[2]; /* LOG_LINE_MAX each, allocated while attached (memory per container) */
     size_t partial_len[2];
     int file_fd;
     long long size;

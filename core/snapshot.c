@@ -26,6 +26,27 @@ static void jstrp(char **s)
 #define auto_json __attribute__((cleanup(jsonp)))
 #define auto_jstr __attribute__((cleanup(jstrp)))
 
+static void add_ns(cJSON *j, const char *k, int64_t ns)
+{
+    char buf[32];
+    (void)snprintf(buf, sizeof buf, "%lld", (long long)ns);
+    cJSON_AddStringToObject(j, k, buf);
+}
+
+static int get_ns(const cJSON *j, const char *k, int64_t *out, int idx, struct err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    char *end;
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > 19)
+        return err_set(e, EINVAL, "container %d: '%s' missing or not a time", idx, k);
+    errno = 0;
+    long long n = strtoll(v->valuestring, &end, 10);
+    if (*end || errno || n < 0)
+        return err_set(e, EINVAL, "container %d: '%s' out of range", idx, k);
+    *out = n;
+    return 0;
+}
+
 static cJSON *ctr_json(const struct ctr *c)
 {
     cJSON *j = cJSON_CreateObject();
@@ -41,9 +62,10 @@ static cJSON *ctr_json(const struct ctr *c)
     cJSON_AddBoolToObject(j, "OOMKilled", c->oom_killed);
     cJSON_AddNumberToObject(j, "RestartCount", c->restart_count);
     cJSON_AddBoolToObject(j, "ManualStop", c->manual_stop);
-    cJSON_AddNumberToObject(j, "Created", (double)c->created_ns);
-    cJSON_AddNumberToObject(j, "Started", (double)c->started_ns);
-    cJSON_AddNumberToObject(j, "Finished", (double)c->finished_ns);
+    /* nanosecond times do not fit a JSON (double) number exactly: decimal strings */
+    add_ns(j, "Created", c->created_ns);
+    add_ns(j, "Started", c->started_ns);
+    add_ns(j, "Finished", c->finished_ns);
     cJSON_AddNumberToObject(j, "Backoff", c->backoff_ms);
     cJSON_AddItemToObject(j, "Config", ctr_config_json(&c->cfg));
     return j;
@@ -172,11 +194,14 @@ static struct ctr *parse_ctr(struct sv *sv, const cJSON *j, int idx, struct err 
     NUM("OOMKilled", oom_killed, 0, 1);
     NUM("RestartCount", restart_count, 0, 1e9);
     NUM("ManualStop", manual_stop, 0, 1);
-    NUM("Created", created_ns, 0, 9.3e18);
-    NUM("Started", started_ns, 0, 9.3e18);
-    NUM("Finished", finished_ns, 0, 9.3e18);
     NUM("Backoff", backoff_ms, 0, 1e9);
 #undef NUM
+    if (get_ns(j, "Created", &c->created_ns, idx, e) < 0 ||
+        get_ns(j, "Started", &c->started_ns, idx, e) < 0 ||
+        get_ns(j, "Finished", &c->finished_ns, idx, e) < 0) {
+        ctr_free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -191,7 +216,7 @@ int snapshot_parse(struct sv *sv, const char *text, size_t len, struct err *e)
         return err_set(e, EINVAL, "invalid JSON near byte %ld", off);
     }
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
-    if (!cJSON_IsNumber(ver) || ver->valueint != SNAPSHOT_VERSION)
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != SNAPSHOT_VERSION)
         return err_set(e, EINVAL, "unsupported snapshot version");
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "containers");
     if (!cJSON_IsArray(arr))

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -127,8 +128,17 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
     if (!buf)
         return err_set(e, ENOMEM, "read '%s'", path), NULL;
     for (;;) {
-        if (used + 1 >= cap) {
-            if (cap > max)
+        if (used + 1 == cap) {
+            /* full: a file that grew since fstat, or exactly at its size; probe for EOF */
+            char probe;
+            ssize_t k = read(fd, &probe, 1);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return err_set(e, errno, "read '%s'", path), NULL;
+            if (k == 0)
+                break;
+            if (used + 1 > max)
                 return err_set(e, EFBIG, "read '%s'", path), NULL;
             size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
             char *nb = realloc(buf, ncap);
@@ -136,6 +146,8 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
                 return err_set(e, ENOMEM, "read '%s'", path), NULL;
             buf = nb;
             cap = ncap;
+            buf[used++] = probe;
+            continue;
         }
         ssize_t n = read(fd, buf + used, cap - used - 1);
         if (n < 0) {
@@ -146,8 +158,6 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
         if (n == 0)
             break;
         used += (size_t)n;
-        if (used > max)
-            return err_set(e, EFBIG, "read '%s'", path), NULL;
     }
     buf[used] = '\0';
     if (len)
@@ -158,14 +168,18 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
 int util_mkdir_p(const char *path, mode_t mode, struct err *e)
 {
     char buf[PATH_MAX_BERTH];
+    if (!path || !*path)
+        return err_set(e, EINVAL, "mkdir ''");
     if (util_fmt(buf, sizeof buf, e, "%s", path) < 0)
         return -1;
     for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
+            struct stat st;
             *p = '\0';
-            if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                return err_set(e, errno, "mkdir '%s'", buf);
+            if (mkdir(buf, mode) < 0 &&
+                (errno != EEXIST || stat(buf, &st) < 0 || !S_ISDIR(st.st_mode)))
+                return err_set(e, errno == EEXIST ? ENOTDIR : errno, "mkdir '%s'", buf);
             *p = c;
             if (c == '\0')
                 break;
@@ -217,7 +231,7 @@ int util_parse_duration_ms(const char *s, int64_t *out, struct err *e)
         char *end;
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p || errno || v < 0)
+        if (end == p || errno || !isfinite(v) || v < 0 || !(isdigit((unsigned char)*p) || *p == '.'))
             return err_set(e, EINVAL, "invalid duration '%s'", s);
         p = end;
         double mult;
@@ -241,7 +255,7 @@ int util_parse_duration_ms(const char *s, int64_t *out, struct err *e)
         total += v * mult;
         any = 1;
     }
-    if (total > 1e15)
+    if (!(total <= 1e12)) /* about 31 years; also refuses NaN */
         return err_set(e, ERANGE, "invalid duration '%s'", s);
     *out = (int64_t)total;
     return 0;
@@ -274,8 +288,12 @@ int util_parse_time(const char *s, int64_t now_ns, int64_t *out, struct err *e)
         if (*p == 'Z') {
             p++;
         } else if (*p == '+' || *p == '-') {
-            int hh, mm;
-            if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            const char *o = p + 1;
+            if (!isdigit((unsigned char)o[0]) || !isdigit((unsigned char)o[1]) || o[2] != ':' ||
+                !isdigit((unsigned char)o[3]) || !isdigit((unsigned char)o[4]))
+                return err_set(e, EINVAL, "invalid time '%s'", s);
+            int hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
+            if (hh > 23 || mm > 59)
                 return err_set(e, EINVAL, "invalid time '%s'", s);
             off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
             p += 6;
@@ -290,8 +308,22 @@ int util_parse_time(const char *s, int64_t now_ns, int64_t *out, struct err *e)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end != s && *end == '\0' && !errno && v >= 0) {
-        *out = (int64_t)(v * 1e9);
+    if (end != s && *end == '\0' && !errno && isdigit((unsigned char)s[0]) && v <= 1e10) {
+        /* whole seconds and the fraction apart: a double cannot hold ns since 1970 exactly */
+        char *dot = strchr(s, '.');
+        long long sec = strtoll(s, NULL, 10);
+        int64_t frac = 0;
+        if (dot) {
+            int digits = 0;
+            for (const char *q = dot + 1; isdigit((unsigned char)*q); q++)
+                if (digits < 9) {
+                    frac = frac * 10 + (*q - '0');
+                    digits++;
+                }
+            while (digits++ < 9)
+                frac *= 10;
+        }
+        *out = (int64_t)sec * 1000000000LL + frac;
         return 0;
     }
     int64_t ms;

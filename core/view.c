@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,11 @@
 
 void view_human_duration(int64_t ns, char *buf, size_t size)
 {
+    /* go-units HumanDuration: seconds and minutes truncate, hours and longer round */
     int64_t s = ns / 1000000000LL;
-    int64_t m = (int64_t)((double)ns / 60e9 + 0.5);
-    int64_t h = (int64_t)((double)ns / 3600e9 + 0.5);
+    int64_t m = ns / 60000000000LL;
+    double hf = (double)ns / 3600e9;
+    long long h = llround(hf);
     if (s < 1)
         (void)snprintf(buf, size, "Less than a second");
     else if (s == 1)
@@ -36,15 +39,15 @@ void view_human_duration(int64_t ns, char *buf, size_t size)
     else if (h == 1)
         (void)snprintf(buf, size, "About an hour");
     else if (h < 48)
-        (void)snprintf(buf, size, "%lld hours", (long long)h);
+        (void)snprintf(buf, size, "%lld hours", h);
     else if (h < 24 * 7 * 2)
-        (void)snprintf(buf, size, "%lld days", (long long)(h / 24));
+        (void)snprintf(buf, size, "%lld days", llround(hf / 24));
     else if (h < 24 * 30 * 2)
-        (void)snprintf(buf, size, "%lld weeks", (long long)(h / 24 / 7));
+        (void)snprintf(buf, size, "%lld weeks", llround(hf / 24 / 7));
     else if (h < 24 * 365 * 2)
-        (void)snprintf(buf, size, "%lld months", (long long)(h / 24 / 30));
+        (void)snprintf(buf, size, "%lld months", llround(hf / 24 / 30));
     else
-        (void)snprintf(buf, size, "%lld years", (long long)(h / 24 / 365));
+        (void)snprintf(buf, size, "%lld years", llround(hf / 24 / 365));
 }
 
 void view_status(const struct ctr *c, int64_t now_ns, char *buf, size_t size)

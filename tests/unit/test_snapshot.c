@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/ctr.h"
@@ -311,13 +312,50 @@ static void test_round_trip(void)
 
 static struct sv victim; /* holds one container that must survive every failed parse */
 
+/* snapshot_parse in a child: for inputs whose acceptance is undefined behaviour (a double
+ * beyond INT64_MAX converted to int64_t), which a sanitizer may abort on. */
+static int parse_isolated(const char *text, size_t len, struct err *e)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -2;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -2;
+    if (pid == 0) {
+        struct {
+            int rc;
+            struct err e;
+        } r = {0};
+        (void)close(fds[0]);
+        r.rc = snapshot_parse(&victim, text, len, &r.e);
+        _exit(write(fds[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
+    }
+    (void)close(fds[1]);
+    struct {
+        int rc;
+        struct err e;
+    } r = {-2, {0, "crashed"}};
+    ssize_t got = read(fds[0], &r, sizeof r);
+    (void)close(fds[0]);
+    int status = 0;
+    (void)waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        (void)snprintf(e->msg, sizeof e->msg, "parser crashed");
+        return -2;
+    }
+    *e = r.e;
+    return r.rc;
+}
+
 static void expect_fail(const char *what, const char *text, size_t len, int code,
-                        const char *needle)
+                        const char *needle, int isolate)
 {
     struct err e = {0};
     struct ctr *head = victim.ctrs;
     int n = victim.nctrs;
-    int rc = snapshot_parse(&victim, text, len, &e);
+    int rc = isolate ? parse_isolated(text, len, &e) : snapshot_parse(&victim, text, len, &e);
     ok(rc == -1 && e.code == code && (!needle || strstr(e.msg, needle)) && victim.nctrs == n &&
            victim.ctrs == head && head && head->next == NULL,
        "%s: refused with %s (%s), nothing added", what, strerror(code), e.msg);
@@ -602,19 +640,19 @@ static void test_corrupt(void)
     (void)snapshot_parse(&victim, txt, len / 2, &e);
     ok(strstr(e.msg, "invalid JSON near byte") != NULL, "a truncation names the byte: %s", e.msg);
 
-    expect_fail("empty text", "", 0, EINVAL, "invalid JSON");
-    expect_fail("not JSON", "garbage", 7, EINVAL, "invalid JSON");
-    expect_fail("a JSON array", "[]", 2, EINVAL, "version");
-    expect_fail("JSON null", "null", 4, EINVAL, "version");
+    expect_fail("empty text", "", 0, EINVAL, "invalid JSON", 0);
+    expect_fail("not JSON", "garbage", 7, EINVAL, "invalid JSON", 0);
+    expect_fail("a JSON array", "[]", 2, EINVAL, "version", 0);
+    expect_fail("JSON null", "null", 4, EINVAL, "version", 0);
     /* len beyond SNAPSHOT_MAX is checked before the text is read */
-    expect_fail("larger than SNAPSHOT_MAX", txt, (size_t)SNAPSHOT_MAX + 1, EFBIG, "larger");
+    expect_fail("larger than SNAPSHOT_MAX", txt, (size_t)SNAPSHOT_MAX + 1, EFBIG, "larger", 0);
 
     for (size_t i = 0; i < ARRAY_LEN(mutations); i++) {
         cJSON *root = cJSON_Parse(txt);
         mutations[i].fn(root);
         char *bad = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);
-        expect_fail(mutations[i].what, bad, strlen(bad), mutations[i].code, mutations[i].needle);
+        expect_fail(mutations[i].what, bad, strlen(bad), mutations[i].code, mutations[i].needle, 0);
         cJSON_free(bad);
     }
     for (size_t i = 0; i < ARRAY_LEN(ranges); i++) {
@@ -626,8 +664,8 @@ static void test_corrupt(void)
                 cJSON_DeleteItemFromObject(c, ranges[i].key);
                 (void)snprintf(what, sizeof what, "container %d without %s", which, ranges[i].key);
             } else if (ranges[i].v == -1e300) {
-                set_str(c, ranges[i].key, "1");
-                (void)snprintf(what, sizeof what, "container %d with %s a string", which,
+                set_str(c, ranges[i].key, "1x"); /* times are decimal strings: make it bad */
+                (void)snprintf(what, sizeof what, "container %d with %s a bad string", which,
                                ranges[i].key);
             } else {
                 set_num(c, ranges[i].key, ranges[i].v);
@@ -636,7 +674,7 @@ static void test_corrupt(void)
             }
             char *bad = cJSON_PrintUnformatted(root);
             cJSON_Delete(root);
-            expect_fail(what, bad, strlen(bad), EINVAL, ranges[i].key);
+            expect_fail(what, bad, strlen(bad), EINVAL, ranges[i].key, ranges[i].v > 9.2e18);
             cJSON_free(bad);
         }
     }

@@ -1,0 +1,591 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# tests/bench/run.sh BUILD - berth vs crun vs runc, side by side on this machine (DESIGN §15).
+#
+#   make bench                       (= sh tests/bench/run.sh build)
+#   BENCH_N=30 BENCH_CTRS=100 BENCH_ROUNDS=3 BENCH_IDLE_SECS=10 sh tests/bench/run.sh build
+#
+# 1. run-to-exit of `true`, client included, N runs each, interleaved A B C A B C
+# 2. CTRS detached `sleep 1000`: time until all are running (sequential, and xargs -P 8), then
+#    the time to remove them all; berthd VmRSS before/after -> KiB per container
+# 3. berthd idle wakeups with 10 running containers (perf stat, plus context switches)
+# 4. size of the static berthd (`make static`)
+#
+# The VM's speed drifts: only medians and ratios (tool median / berth median) are meaningful.
+# Every object created here (berthd, containers, bundles, the hugetlb v1 mount crun needs on
+# the hybrid layout) lives under one temporary directory or is recorded, and is removed on exit.
+# Exit status: 0 when every benchmark ran cleanly, 1 when berth misbehaved (errors, containers
+# not running, leftovers), 2 on a setup failure.
+
+# Timing uses bash's $EPOCHREALTIME (no fork per sample): re-exec under bash.
+if [ -z "${BASH_VERSION:-}" ]; then
+    exec bash "$0" "$@"
+fi
+set -u
+export LC_ALL=C
+
+BUILD=${1:-build}
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 2
+
+N=${BENCH_N:-30}
+CTRS=${BENCH_CTRS:-100}
+ROUNDS=${BENCH_ROUNDS:-3}
+IDLE_SECS=${BENCH_IDLE_SECS:-10}
+IDLE_CTRS=${BENCH_IDLE_CTRS:-10}
+PAR=${BENCH_PAR:-8}
+TIMEOUT=${BENCH_TIMEOUT:-480}
+
+BERTHD="$TOP/$BUILD/berthd"
+BERTH_BIN="$TOP/$BUILD/berth"
+IMAGE_SRC="$TOP/$BUILD/images/busybox"
+
+die() {
+    echo "bench: $*" >&2
+    exit 2
+}
+
+[ "$(id -u)" = 0 ] || die "needs root"
+[ -x "$BERTHD" ] && [ -x "$BERTH_BIN" ] && [ -f "$IMAGE_SRC/config.json" ] ||
+    die "build first: make (missing $BUILD/berthd, $BUILD/berth or $BUILD/images/busybox)"
+command -v jq >/dev/null || die "jq is needed (make deps)"
+
+HAVE_CRUN=0
+HAVE_RUNC=0
+command -v crun >/dev/null && HAVE_CRUN=1
+command -v runc >/dev/null && HAVE_RUNC=1
+[ $HAVE_CRUN = 1 ] || echo "bench: crun not installed (apt-get install -y crun): skipped" >&2
+[ $HAVE_RUNC = 1 ] || echo "bench: runc not installed (apt-get install -y runc): skipped" >&2
+
+D=$(mktemp -d /tmp/berthbench.XXXXXX) || die "mktemp"
+SOCK="$D/sock"
+CRUN_ROOT="$D/crun-state"
+RUNC_ROOT="$D/runc-state"
+PFX="bb$$"
+SV_PID=
+WD_PID=
+HUGETLB_MOUNTED=0
+HUGETLB_MKDIR=0
+HUGETLB=/sys/fs/cgroup/hugetlb
+ANOMALIES="$D/anomalies"
+: >"$ANOMALIES"
+
+b() { "$BERTH_BIN" --socket "$SOCK" "$@"; }
+bt() { timeout 20 "$BERTH_BIN" --socket "$SOCK" "$@"; }
+cr() { crun --root "$CRUN_ROOT" "$@"; }
+rc_() { runc --root "$RUNC_ROOT" "$@"; }
+
+anomaly() {
+    echo "  !! $*" >&2
+    echo "$*" >>"$ANOMALIES"
+}
+
+phase() {
+    echo "$*" >"$D/phase"
+}
+
+# ---------------------------------------------------------------- cleanup (always runs)
+
+cleanup() {
+    set +e
+    trap - EXIT INT TERM
+    local c left
+    if [ -n "$WD_PID" ]; then
+        kill "$WD_PID" 2>/dev/null
+        wait "$WD_PID" 2>/dev/null
+    fi
+    if [ -n "$SV_PID" ] && kill -0 "$SV_PID" 2>/dev/null; then
+        for c in $(bt ps -aq 2>/dev/null); do
+            bt rm -f "$c" >/dev/null 2>&1
+        done
+        kill -TERM "$SV_PID" 2>/dev/null
+        for _ in $(seq 1 150); do
+            kill -0 "$SV_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$SV_PID" 2>/dev/null; then
+            echo "bench: berthd $SV_PID did not exit within 15 s of SIGTERM: SIGKILL" >&2
+            kill -KILL "$SV_PID" 2>/dev/null
+        fi
+        wait "$SV_PID" 2>/dev/null
+    fi
+    if [ $HAVE_CRUN = 1 ] && [ -d "$CRUN_ROOT" ]; then
+        for c in $(cr list -q 2>/dev/null); do
+            timeout 20 crun --root "$CRUN_ROOT" delete -f "$c" >/dev/null 2>&1
+        done
+    fi
+    if [ $HAVE_RUNC = 1 ] && [ -d "$RUNC_ROOT" ]; then
+        for c in $(rc_ list -q 2>/dev/null); do
+            timeout 20 runc --root "$RUNC_ROOT" delete -f "$c" >/dev/null 2>&1
+        done
+    fi
+    # processes still holding our files (container inits): ours to end, by PID
+    left=$(for p in /proc/[0-9]*; do
+        ls -l "$p/fd" 2>/dev/null | grep -q "$D" && echo "${p#/proc/}"
+    done)
+    if [ -n "$left" ]; then
+        echo "bench: processes left behind holding $D: $left (killed)" >&2
+        kill -KILL $left 2>/dev/null
+    fi
+    if grep -q "$D" /proc/mounts; then
+        echo "bench: mounts left behind (lazily unmounted):" >&2
+        grep "$D" /proc/mounts >&2
+        grep "$D" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
+            umount -l "$m" 2>/dev/null
+        done
+    fi
+    if [ $HUGETLB_MOUNTED = 1 ]; then
+        umount "$HUGETLB" 2>/dev/null || umount -l "$HUGETLB"
+        [ $HUGETLB_MKDIR = 1 ] && rmdir "$HUGETLB" 2>/dev/null
+    fi
+    if [ -n "${KEEP:-}" ]; then
+        echo "bench: kept $D"
+    else
+        rm -rf --one-file-system "$D"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Watchdog: if the whole run exceeds TIMEOUT s (berth hung?), say where, end our children.
+main_pid=$$
+(
+    end=$((SECONDS + TIMEOUT))
+    while [ $SECONDS -lt $end ]; do sleep 1; done
+    echo "bench: TIMEOUT after ${TIMEOUT}s during: $(cat "$D/phase" 2>/dev/null)" >&2
+    for p in $(ps -o pid= --ppid "$main_pid"); do
+        [ "$p" != "$BASHPID" ] && kill -TERM "$p" 2>/dev/null
+    done
+    kill -TERM "$main_pid"
+) &
+WD_PID=$!
+
+# ---------------------------------------------------------------- helpers
+
+# stats FILE: "median p90 n" in ms from microsecond samples (p90 = nearest rank)
+stats() {
+    sort -n "$1" 2>/dev/null | awk '{ a[NR] = $1 }
+        END {
+            if (NR == 0) { print "- - 0"; exit }
+            m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+            k = int(0.9 * NR); if (k < 0.9 * NR) k++; if (k < 1) k = 1
+            printf "%.2f %.2f %d\n", m / 1000, a[k] / 1000, NR
+        }'
+}
+
+ratio() { # ratio A B: A/B with 2 decimals, "-" if either is missing
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+us_since() { # us_since T0 -> microseconds from $EPOCHREALTIME T0 to now
+    local t1=$EPOCHREALTIME t0=$1
+    echo $((${t1/./} - ${t0/./}))
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+nfds() { ls "/proc/$1/fd" | wc -l; }
+ctxsw() { # voluntary + involuntary context switches over every thread of PID
+    cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
+ourmounts() { grep -c "$D" /proc/mounts; }
+
+row() { printf '  %-30s %9s %9s %7s %s\n' "$@"; }
+
+# ---------------------------------------------------------------- setup
+
+phase "setup"
+echo "berth benchmarks: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(nproc) CPUs, kernel $(uname -r)"
+echo "  crun: $([ $HAVE_CRUN = 1 ] && crun --version | head -1 || echo absent)," \
+    "runc: $([ $HAVE_RUNC = 1 ] && runc --version | head -1 || echo absent)," \
+    "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  tmp: $D   (ratios are tool median / berth median: > 1 means berth is faster)"
+
+mkdir -p "$D/root/images" "$CRUN_ROOT" "$RUNC_ROOT"
+cp -a "$IMAGE_SRC" "$D/root/images/busybox" || die "copy image"
+"$BERTHD" --root "$D/root" --socket "$SOCK" >>"$D/berthd.log" 2>&1 &
+SV_PID=$!
+up=0
+for _ in $(seq 1 100); do
+    if [ -S "$SOCK" ] && b ping >/dev/null 2>&1; then
+        up=1
+        break
+    fi
+    kill -0 "$SV_PID" 2>/dev/null || break
+    sleep 0.05
+done
+[ $up = 1 ] || {
+    cat "$D/berthd.log" >&2
+    die "berthd did not come up"
+}
+
+# OCI bundles for crun/runc: one shared copy of the same busybox rootfs (their default spec
+# mounts it read-only), one config per command.
+sh "$TOP/tests/bench/mkbundle.sh" "$IMAGE_SRC/rootfs" "$D" || die "bundle generation failed"
+B_TRUE="$D/bundle-true"
+B_SLEEP="$D/bundle-sleep"
+
+# Probes (also warm-ups). crun 1.8.1 refuses the hybrid layout while hugetlb sits in cgroup2:
+# mount hugetlb as a v1 hierarchy for the run (DESIGN §15) and unmount it on exit.
+if [ $HAVE_CRUN = 1 ]; then
+    if ! cr run --bundle "$B_TRUE" "$PFX-probe" </dev/null >/dev/null 2>"$D/crun-probe.err"; then
+        if grep -qi hybrid "$D/crun-probe.err" && ! mountpoint -q "$HUGETLB"; then
+            [ -d "$HUGETLB" ] || { mkdir "$HUGETLB" && HUGETLB_MKDIR=1; }
+            mount -t cgroup -o hugetlb cgroup "$HUGETLB" && HUGETLB_MOUNTED=1
+            echo "  mounted hugetlb as a cgroup v1 hierarchy at $HUGETLB for crun (removed on exit)"
+        fi
+        cr delete -f "$PFX-probe" >/dev/null 2>&1
+        if ! cr run --bundle "$B_TRUE" "$PFX-probe2" </dev/null >/dev/null 2>"$D/crun-probe.err"; then
+            echo "bench: crun does not run here, skipped: $(head -c 300 "$D/crun-probe.err")" >&2
+            HAVE_CRUN=0
+        fi
+    fi
+fi
+if [ $HAVE_RUNC = 1 ]; then
+    if ! rc_ run --bundle "$B_TRUE" "$PFX-probe" </dev/null >/dev/null 2>"$D/runc-probe.err"; then
+        echo "bench: runc does not run here, skipped: $(head -c 300 "$D/runc-probe.err")" >&2
+        HAVE_RUNC=0
+    fi
+fi
+b run --rm busybox true >/dev/null 2>"$D/berth-probe.err" ||
+    die "berth run --rm busybox true fails: $(cat "$D/berth-probe.err")"
+
+TOOLS="berth"
+[ $HAVE_CRUN = 1 ] && TOOLS="$TOOLS crun"
+[ $HAVE_RUNC = 1 ] && TOOLS="$TOOLS runc"
+
+# ---------------------------------------------------------------- 1. run-to-exit of `true`
+
+phase "1. run-to-exit"
+echo
+echo "== 1. run-to-exit of \`true\`, client included (N=$N each, interleaved; ms) =="
+declare -A ERR1
+for t in $TOOLS; do
+    : >"$D/s1.$t"
+    ERR1[$t]=0
+done
+for i in $(seq 1 "$N"); do
+    for t in $TOOLS; do
+        t0=$EPOCHREALTIME
+        case $t in
+        berth) b run --rm busybox true </dev/null >/dev/null 2>>"$D/err1.$t" ;;
+        crun) cr run --bundle "$B_TRUE" "$PFX-t$i" </dev/null >/dev/null 2>>"$D/err1.$t" ;;
+        runc) rc_ run --bundle "$B_TRUE" "$PFX-t$i" </dev/null >/dev/null 2>>"$D/err1.$t" ;;
+        esac
+        st=$?
+        us=$(us_since "$t0")
+        if [ $st = 0 ]; then
+            echo "$us" >>"$D/s1.$t"
+        else
+            ERR1[$t]=$((ERR1[$t] + 1))
+        fi
+    done
+done
+row "tool" "median" "p90" "ratio" ""
+read -r bmed _ _ < <(stats "$D/s1.berth")
+for t in $TOOLS; do
+    read -r med p90 n < <(stats "$D/s1.$t")
+    case $t in
+    berth) label="berth run --rm busybox true" ;;
+    crun) label="crun run --bundle B id" ;;
+    runc) label="runc run --bundle B id" ;;
+    esac
+    extra=""
+    [ "${ERR1[$t]}" != 0 ] && extra="(${ERR1[$t]} failed: $(sort -u "$D/err1.$t" | head -c 200))"
+    row "$label" "$med" "$p90" "$(ratio "$med" "$bmed")" "$extra"
+    [ $t = berth ] && [ "${ERR1[$t]}" != 0 ] && anomaly "run --rm true failed ${ERR1[$t]}/$N times"
+done
+R1_CRUN=$(ratio "$(stats "$D/s1.crun" | cut -d' ' -f1)" "$bmed")
+# the foreground runs remove their containers; anything left is deleted (and reported)
+[ $HAVE_CRUN = 1 ] && for c in $(cr list -q); do cr delete -f "$c" >/dev/null 2>&1; done
+[ $HAVE_RUNC = 1 ] && for c in $(rc_ list -q); do rc_ delete -f "$c" >/dev/null 2>&1; done
+left=$(b ps -aq | wc -l)
+[ "$left" = 0 ] || anomaly "after $N \`run --rm\`: $left containers still listed by berth ps -a"
+
+# ---------------------------------------------------------------- 2. CTRS detached containers
+
+# start_seq TOOL ROUND: start CTRS detached sleeps one after the other; per-start samples to
+# s2i.TOOL, total/CTRS to s2.start.TOOL-seq
+start_seq() {
+    local t=$1 r=$2 i t0 tall st fail=0
+    : >"$D/ids.$t"
+    tall=$EPOCHREALTIME
+    for i in $(seq 1 "$CTRS"); do
+        t0=$EPOCHREALTIME
+        case $t in
+        berth) b run -d busybox sleep 1000 </dev/null >>"$D/ids.$t" 2>>"$D/err2.$t" ;;
+        crun) cr run -d --bundle "$B_SLEEP" "$PFX-s$r-$i" </dev/null >/dev/null 2>>"$D/err2.$t" ;;
+        runc) rc_ run -d --bundle "$B_SLEEP" "$PFX-s$r-$i" </dev/null >/dev/null 2>>"$D/err2.$t" ;;
+        esac
+        st=$?
+        [ $st = 0 ] && us_since "$t0" >>"$D/s2i.$t" || fail=$((fail + 1))
+    done
+    echo $(($(us_since "$tall") / CTRS)) >>"$D/s2.start.$t-seq"
+    [ $fail = 0 ] || echo "$t-seq round $r: $fail of $CTRS starts failed" >>"$D/fail2"
+}
+
+start_par() {
+    local t=$1 r=$2 tall
+    : >"$D/ids.$t"
+    tall=$EPOCHREALTIME
+    case $t in
+    berth) seq 1 "$CTRS" | xargs -P "$PAR" -I{} "$BERTH_BIN" --socket "$SOCK" \
+        run -d busybox sleep 1000 >>"$D/ids.$t" 2>>"$D/err2.$t" ;;
+    crun) seq 1 "$CTRS" | xargs -P "$PAR" -I{} crun --root "$CRUN_ROOT" \
+        run -d --bundle "$B_SLEEP" "$PFX-p$r-{}" >/dev/null 2>>"$D/err2.$t" ;;
+    runc) seq 1 "$CTRS" | xargs -P "$PAR" -I{} runc --root "$RUNC_ROOT" \
+        run -d --bundle "$B_SLEEP" "$PFX-p$r-{}" >/dev/null 2>>"$D/err2.$t" ;;
+    esac
+    local st=$?
+    echo $(($(us_since "$tall") / CTRS)) >>"$D/s2.start.$t-par"
+    [ $st = 0 ] || echo "$t-par round $r: xargs exit $st (some starts failed)" >>"$D/fail2"
+}
+
+running() { # running TOOL: how many containers are running
+    case $1 in
+    berth) b ps -q | wc -l ;;
+    crun) cr list | awk 'NR > 1 && $3 == "running"' | wc -l ;;
+    runc) rc_ list | awk 'NR > 1 && $3 == "running"' | wc -l ;;
+    esac
+}
+
+ids_of() { # ids_of TOOL: the containers to remove
+    case $1 in
+    berth) cat "$D/ids.berth" ;;
+    crun) cr list -q ;;
+    runc) rc_ list -q ;;
+    esac
+}
+
+rm_one() {
+    case $1 in
+    berth) b rm -f "$2" ;;
+    crun) cr delete -f "$2" ;;
+    runc) rc_ delete -f "$2" ;;
+    esac
+}
+
+cleanup_all() { # cleanup_all TOOL MODE ROUND
+    local t=$1 mode=$2 r=$3 c tall st=0 n
+    ids_of "$t" >"$D/rmlist"
+    n=$(wc -l <"$D/rmlist")
+    [ "$n" -gt 0 ] || n=1
+    tall=$EPOCHREALTIME
+    if [ "$mode" = seq ]; then
+        while read -r c; do
+            rm_one "$t" "$c" </dev/null >/dev/null 2>>"$D/err2rm.$t" || st=1
+        done <"$D/rmlist"
+    else
+        case $t in
+        berth) xargs -P "$PAR" -n 1 "$BERTH_BIN" --socket "$SOCK" rm -f <"$D/rmlist" >/dev/null 2>>"$D/err2rm.$t" || st=1 ;;
+        crun) xargs -P "$PAR" -n 1 crun --root "$CRUN_ROOT" delete -f <"$D/rmlist" >/dev/null 2>>"$D/err2rm.$t" || st=1 ;;
+        runc) xargs -P "$PAR" -n 1 runc --root "$RUNC_ROOT" delete -f <"$D/rmlist" >/dev/null 2>>"$D/err2rm.$t" || st=1 ;;
+        esac
+    fi
+    echo $(($(us_since "$tall") / n)) >>"$D/s2.rm.$t-$mode"
+    [ $st = 0 ] || echo "$t-$mode round $r: some removals failed" >>"$D/fail2"
+}
+
+phase "2. $CTRS detached"
+echo
+echo "== 2. $CTRS detached \`sleep 1000\`: until all running, then remove all ($ROUNDS rounds, interleaved) =="
+MODES="seq par"
+for r in $(seq 1 "$ROUNDS"); do
+    for m in $MODES; do
+        for t in $TOOLS; do
+            phase "2. round $r: $t $m start"
+            if [ $t = berth ]; then
+                rss0=$(rss_kb "$SV_PID")
+                fd0=$(nfds "$SV_PID")
+            fi
+            if [ $m = seq ]; then start_seq $t "$r"; else start_par $t "$r"; fi
+            nrun=$(running $t)
+            if [ "$nrun" != "$CTRS" ]; then
+                echo "$t-$m round $r: $nrun of $CTRS running after the starts returned" >>"$D/fail2"
+                [ $t = berth ] && anomaly "$m round $r: only $nrun of $CTRS containers running after \`run -d\` returned"
+            fi
+            if [ $t = berth ]; then
+                rss1=$(rss_kb "$SV_PID")
+                echo "$r $m $rss0 $rss1 $fd0 $(nfds "$SV_PID")" >>"$D/rss"
+            fi
+            phase "2. round $r: $t $m remove"
+            cleanup_all $t $m "$r"
+            nleft=$(running $t)
+            [ $t != berth ] && nleft=$( (ids_of $t) | wc -l)
+            if [ $t = berth ]; then
+                nleft=$(b ps -aq | wc -l)
+                mnt=$(ourmounts)
+                echo "$r $m $(rss_kb "$SV_PID") $(nfds "$SV_PID") $nleft $mnt" >>"$D/rss.after"
+                [ "$nleft" = 0 ] || anomaly "$m round $r: $nleft containers still listed after rm -f"
+                [ "$mnt" = 0 ] || anomaly "$m round $r: $mnt mounts under the test root after rm -f"
+            elif [ "$nleft" != 0 ]; then
+                echo "$t-$m round $r: $nleft containers left after delete -f" >>"$D/fail2"
+                for c in $(ids_of $t); do rm_one $t "$c" >/dev/null 2>&1; done
+            fi
+        done
+    done
+done
+
+print_tbl2() { # print_tbl2 KIND(start|rm) MODE
+    local k=$1 m=$2 t med p90 n bm imed ip90 label
+    read -r bm _ _ < <(stats "$D/s2.$k.berth-$m")
+    for t in $TOOLS; do
+        read -r med p90 n < <(stats "$D/s2.$k.$t-$m")
+        imed="" ip90=""
+        if [ "$k" = start ] && [ "$m" = seq ]; then
+            read -r imed ip90 _ < <(stats "$D/s2i.$t")
+        fi
+        case $k-$t in
+        start-berth) label="berth run -d" ;;
+        start-crun) label="crun run -d" ;;
+        start-runc) label="runc run -d" ;;
+        rm-berth) label="berth rm -f" ;;
+        rm-crun) label="crun delete -f" ;;
+        rm-runc) label="runc delete -f" ;;
+        esac
+        [ "$m" = par ] && label="$label (xargs -P $PAR)"
+        printf '  %-34s %9s %9s %7s %9s %9s\n' "$label" "$med" "$p90" "$(ratio "$med" "$bm")" "$imed" "$ip90"
+    done
+}
+echo "  start, ms per container = total/$CTRS (median and p90 over rounds); single-start median/p90 for sequential"
+printf '  %-34s %9s %9s %7s %9s %9s\n' "tool" "median" "p90" "ratio" "1-median" "1-p90"
+print_tbl2 start seq
+print_tbl2 start par
+echo "  removal, ms per container"
+printf '  %-34s %9s %9s %7s\n' "tool" "median" "p90" "ratio"
+print_tbl2 rm seq
+print_tbl2 rm par
+R2_CRUN=$(ratio "$(stats "$D/s2.start.crun-seq" | cut -d' ' -f1)" "$(stats "$D/s2.start.berth-seq" | cut -d' ' -f1)")
+if [ -s "$D/fail2" ]; then
+    echo "  failures:"
+    sed 's/^/    /' "$D/fail2"
+    for t in $TOOLS; do
+        [ -s "$D/err2.$t" ] && echo "    $t start errors: $(sort "$D/err2.$t" | uniq -c | sort -rn | head -3 | tr '\n' ';')"
+        [ -s "$D/err2rm.$t" ] && echo "    $t removal errors: $(sort "$D/err2rm.$t" | uniq -c | sort -rn | head -3 | tr '\n' ';')"
+    done
+fi
+
+echo "  berthd memory (VmRSS KiB) and fds around each batch of $CTRS:"
+printf '    %-10s %9s %9s %10s %9s %8s %8s\n' "round/mode" "before" "with $CTRS" "KiB/ctr" "after rm" "fds" "fds rm"
+paste -d' ' "$D/rss" "$D/rss.after" | while read -r r m a b f0 f1 _ _ ar afd _ _; do
+    printf '    %-10s %9s %9s %10s %9s %8s %8s\n' "$r/$m" "$a" "$b" \
+        "$(awk -v a="$a" -v b="$b" -v n="$CTRS" 'BEGIN { printf "%.1f", (b - a) / n }')" "$ar" "$f0->$f1" "$afd"
+done
+# The first batch is the honest per-container figure (later batches reuse freed heap).
+read -r _ _ RSS_A RSS_B _ _ < <(head -1 "$D/rss")
+KIB_PER=$(awk -v a="$RSS_A" -v b="$RSS_B" -v n="$CTRS" 'BEGIN { printf "%.1f", (b - a) / n }')
+first_after=$(head -1 "$D/rss.after" | cut -d' ' -f3)
+last_after=$(tail -1 "$D/rss.after" | cut -d' ' -f3)
+first_fd=$(head -1 "$D/rss.after" | cut -d' ' -f4)
+last_fd=$(tail -1 "$D/rss.after" | cut -d' ' -f4)
+echo "    first batch: $KIB_PER KiB per container; RSS after removal: $first_after KiB (first batch) -> $last_after KiB (last);" \
+    "fds after removal: $first_fd -> $last_fd"
+[ "$first_fd" = "$last_fd" ] || anomaly "berthd fd count after removal grew from $first_fd to $last_fd across batches"
+growth=$((last_after - first_after))
+NB=$(($(wc -l <"$D/rss.after") - 1))
+if [ $NB -gt 0 ] && [ $growth -gt $((NB * 64)) ]; then
+    anomaly "berthd RSS after removal grew by $growth KiB over $NB more batches of $CTRS (leak?)"
+fi
+
+# ---------------------------------------------------------------- 3. idle wakeups
+
+phase "3. idle wakeups"
+echo
+echo "== 3. berthd idle wakeups with $IDLE_CTRS running containers (${IDLE_SECS} s window) =="
+for i in $(seq 1 "$IDLE_CTRS"); do
+    b run -d --name "idle$i" busybox sleep 1000 >/dev/null 2>>"$D/err3" || anomaly "idle container $i failed to start"
+done
+# where berth put the first container's cgroups (checked for leftovers after removal)
+ipid=$(b inspect idle1 | jq -r '.[0].State.Pid' 2>/dev/null)
+CG_DIRS=""
+if [ -n "$ipid" ] && [ -r "/proc/$ipid/cgroup" ]; then
+    CG_DIRS=$(awk -F: '$3 != "/" { c = $2; sub(/^name=/, "", c); if (c == "") print "/sys/fs/cgroup/unified" $3; else print "/sys/fs/cgroup/" c $3 }' "/proc/$ipid/cgroup" |
+        while read -r d; do [ -d "$d" ] && echo "$d"; done)
+fi
+sleep 2
+sw0=$(ctxsw "$SV_PID")
+if command -v perf >/dev/null; then
+    evs="syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_pwait2,raw_syscalls:sys_enter"
+    perf stat -x, -e "$evs" -p "$SV_PID" -- sleep "$IDLE_SECS" 2>"$D/perf.out" >/dev/null
+    pst=$?
+else
+    sleep "$IDLE_SECS"
+    pst=127
+fi
+sw1=$(ctxsw "$SV_PID")
+permin() { awk -v n="$1" -v s="$IDLE_SECS" 'BEGIN { printf "%.1f", n * 60 / s }'; }
+printf '  %-44s %10s %10s\n' "counter (berthd, all threads)" "in ${IDLE_SECS}s" "per minute"
+if [ $pst = 0 ]; then
+    ew=$(awk -F, '$3 ~ /epoll/ && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$D/perf.out")
+    sc=$(awk -F, '$3 == "raw_syscalls:sys_enter" && $1 ~ /^[0-9]+$/ { print $1 }' "$D/perf.out")
+    sc=${sc:-0}
+    printf '  %-44s %10s %10s\n' "epoll_wait/epoll_pwait{,2} calls (perf)" "$ew" "$(permin "$ew")"
+    printf '  %-44s %10s %10s\n' "all syscalls (perf raw_syscalls)" "$sc" "$(permin "$sc")"
+    WAKE=$(permin "$ew")
+else
+    echo "  perf unavailable or failed ($(head -c 200 "$D/perf.out" 2>/dev/null)); context switches only"
+    WAKE=$(permin $((sw1 - sw0)))
+fi
+printf '  %-44s %10s %10s\n' "context switches (/proc/PID/task/*/status)" "$((sw1 - sw0))" "$(permin $((sw1 - sw0)))"
+[ "$WAKE" = "0.0" ] || anomaly "berthd woke up while idle: $WAKE epoll waits per minute"
+for i in $(seq 1 "$IDLE_CTRS"); do b rm -f "idle$i" >/dev/null 2>&1 || anomaly "rm -f idle$i failed"; done
+for d in $CG_DIRS; do
+    [ -d "$d" ] && anomaly "cgroup left behind after rm -f: $d"
+done
+
+# ---------------------------------------------------------------- 4. static size
+
+phase "4. static"
+echo
+echo "== 4. static berthd =="
+if ${MAKE:-make} --no-print-directory static BUILD="$BUILD" >"$D/static.log" 2>&1 && [ -f "$BUILD/berthd-static" ]; then
+    sz=$(stat -c %s "$BUILD/berthd-static")
+    cp "$BUILD/berthd-static" "$D/static.strip" && strip "$D/static.strip" 2>/dev/null
+    ssz=$(stat -c %s "$D/static.strip")
+    STATIC="$(awk -v s="$ssz" 'BEGIN { printf "%.2f MiB", s / 1048576 }') stripped"
+    echo "  $BUILD/berthd-static: $sz bytes as built, $ssz bytes stripped ($STATIC)"
+else
+    STATIC="make static failed"
+    echo "  make static FAILED:"
+    grep -E 'cannot find|undefined reference|error|Error' "$D/static.log" | head -5 | sed 's/^/    /'
+    missing=""
+    for l in $(pkg-config --static --libs libcjson libnl-3.0 libnl-route-3.0 libseccomp libcap 2>/dev/null) -lev; do
+        case $l in -l*) ;; *) continue ;; esac
+        n=${l#-l}
+        f=$(${CC:-cc} -print-file-name="lib$n.a")
+        [ "$f" = "lib$n.a" ] && missing="$missing lib$n.a"
+    done
+    [ -n "$missing" ] && echo "    static archives not found by the compiler:$missing" &&
+        STATIC="make static failed: missing$missing"
+fi
+dsz=$(stat -c %s "$BERTHD")
+cp "$BERTHD" "$D/dyn.strip" && strip "$D/dyn.strip" 2>/dev/null
+echo "  (for reference: dynamic $BUILD/berthd $dsz bytes, $(stat -c %s "$D/dyn.strip") stripped)"
+
+# ---------------------------------------------------------------- summary
+
+phase "summary"
+echo
+echo "== summary against DESIGN §15 targets (ratios: crun median / berth median) =="
+chk() { # chk OK? TEXT
+    printf '  [%s] %s\n' "$([ "$1" = 1 ] && echo ok || echo MISS)" "$2"
+}
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a + 0 >= b + 0) }' && echo 1 || echo 0; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a + 0 <= b + 0) }' && echo 1 || echo 0; }
+[ $HAVE_CRUN = 1 ] && chk "$(ge "$R1_CRUN" 2)" "run-to-exit of true >= 2x faster than crun: ${R1_CRUN}x"
+[ $HAVE_CRUN = 1 ] && chk "$(ge "$R2_CRUN" 3)" "$CTRS detached starts >= 3x faster than crun run -d: ${R2_CRUN}x"
+chk "$(le "$KIB_PER" 16)" "berthd memory <= 16 KiB per container: $KIB_PER KiB"
+chk "$([ "$WAKE" = "0.0" ] && echo 1 || echo 0)" "zero idle wakeups: $WAKE per minute"
+case $STATIC in
+*MiB*) chk "$(le "$(echo "$STATIC" | cut -d' ' -f1)" 2)" "static berthd <= 2 MB: $STATIC" ;;
+*) chk 0 "static berthd <= 2 MB: $STATIC" ;;
+esac
+
+if [ -s "$ANOMALIES" ]; then
+    echo
+    echo "== berth anomalies =="
+    sed 's/^/  /' "$ANOMALIES"
+    echo "  --- berthd log (last 20 lines)"
+    tail -n 20 "$D/berthd.log" | sed 's/^/  /'
+    exit 1
+fi
+exit 0
