@@ -23,7 +23,7 @@ endif
 # Debian packages needed to build, test and benchmark (make deps installs the missing ones).
 DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
             libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
-            procps crun runc clang-format psmisc
+            procps crun runc clang clang-format
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
@@ -69,7 +69,8 @@ CORE_NOMAIN_OBJ := $(call obj,$(filter-out core/main.c,$(CORE_SRC)))
 unit_objs = $(if $(wildcard core/$(1).c),$(CORE_NOMAIN_OBJ) $(LIB_OBJ),$(call obj,$(wildcard ctl/$(1).c net/$(1).c storage/$(1).c)))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $$(call unit_objs,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror \
