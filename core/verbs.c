@@ -86,7 +86,13 @@ static void v_version(struct client *cl, const struct proto_req *req)
         cJSON_AddStringToObject(j, "Version", BERTH_VERSION);
         cJSON_AddStringToObject(j, "ApiVersion", "1");
         cJSON_AddStringToObject(j, "Os", "linux");
-        cJSON_AddStringToObject(j, "Arch", uname(&u) == 0 ? u.machine : "unknown");
+        const char *arch = uname(&u) == 0 ? u.machine : "unknown";
+        /* Docker's (Go's) names for the common machines */
+        if (strcmp(arch, "x86_64") == 0)
+            arch = "amd64";
+        else if (strcmp(arch, "aarch64") == 0)
+            arch = "arm64";
+        cJSON_AddStringToObject(j, "Arch", arch);
         cJSON_AddStringToObject(j, "KernelVersion", uname(&u) == 0 ? u.release : "unknown");
     }
     client_reply_json(cl, j);

@@ -65,8 +65,12 @@ static int start_attaches(int argc, char **argv)
 
 int cmd_start(int argc, char **argv)
 {
-    static const struct client_spec spec = {"start", NAMES_USAGE, start_flags, START_NFLAGS,
-                                            0,       1,           -1};
+    static const struct client_spec spec = {.name = "start",
+                                            .usage = NAMES_USAGE,
+                                            .flags = start_flags,
+                                            .nflags = START_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = -1};
     auto_args struct client_args a = {0};
     auto_buf struct proto_buf req = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
@@ -114,7 +118,12 @@ static const char *const time_words[TIME_NFLAGS] = {[TIME_TIME] = "timeout"};
 
 static int stop_like(int argc, char **argv, const char *verb, int ok_304)
 {
-    const struct client_spec spec = {verb, NAMES_USAGE, time_flags, TIME_NFLAGS, 0, 1, -1};
+    const struct client_spec spec = {.name = verb,
+                                     .usage = NAMES_USAGE,
+                                     .flags = time_flags,
+                                     .nflags = TIME_NFLAGS,
+                                     .min_args = 1,
+                                     .max_args = -1};
     auto_args struct client_args a = {0};
     struct err e = {0};
     long long t;
@@ -147,14 +156,19 @@ static const char *const kill_words[KILL_NFLAGS] = {[KILL_SIGNAL] = "signal"};
 
 int cmd_kill(int argc, char **argv)
 {
-    static const struct client_spec spec = {"kill", NAMES_USAGE, kill_flags, KILL_NFLAGS, 0, 1, -1};
+    static const struct client_spec spec = {.name = "kill",
+                                            .usage = NAMES_USAGE,
+                                            .flags = kill_flags,
+                                            .nflags = KILL_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = -1};
     return each_command(argc, argv, &spec, kill_words, &(struct client_each){0});
 }
 
-static const struct client_spec pause_spec = {"pause", "CONTAINER [CONTAINER...]", NULL, 0, 0, 1,
-                                              -1};
+static const struct client_spec pause_spec = {
+    .name = "pause", .usage = "CONTAINER [CONTAINER...]", .min_args = 1, .max_args = -1};
 static const struct client_spec unpause_spec = {
-    "unpause", "CONTAINER [CONTAINER...]", NULL, 0, 0, 1, -1};
+    .name = "unpause", .usage = "CONTAINER [CONTAINER...]", .min_args = 1, .max_args = -1};
 
 int cmd_pause(int argc, char **argv)
 {
@@ -175,7 +189,12 @@ static const char *const rm_words[RM_NFLAGS] = {[RM_FORCE] = "force", [RM_VOLUME
 
 int cmd_rm(int argc, char **argv)
 {
-    static const struct client_spec spec = {"rm", NAMES_USAGE, rm_flags, RM_NFLAGS, 0, 1, -1};
+    static const struct client_spec spec = {.name = "rm",
+                                            .usage = NAMES_USAGE,
+                                            .flags = rm_flags,
+                                            .nflags = RM_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = -1};
     return each_command(argc, argv, &spec, rm_words, &(struct client_each){0});
 }
 
@@ -201,6 +220,11 @@ static int on_wait_ok(void *ctx, const char *name, const char *body)
 
 int cmd_wait(int argc, char **argv)
 {
-    static const struct client_spec spec = {"wait", NAMES_USAGE, wait_flags, WAIT_NFLAGS, 0, 1, -1};
+    static const struct client_spec spec = {.name = "wait",
+                                            .usage = NAMES_USAGE,
+                                            .flags = wait_flags,
+                                            .nflags = WAIT_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = -1};
     return each_command(argc, argv, &spec, wait_words, &(struct client_each){.on_ok = on_wait_ok});
 }

@@ -82,8 +82,12 @@ static int on_log_line(void *ctx, char *line, size_t len, struct err *e)
 
 int cmd_logs(int argc, char **argv)
 {
-    static const struct client_spec spec = {
-        "logs", "[OPTIONS] CONTAINER", logs_flags, LOGS_NFLAGS, 0, 1, 1};
+    static const struct client_spec spec = {.name = "logs",
+                                            .usage = "[OPTIONS] CONTAINER",
+                                            .flags = logs_flags,
+                                            .nflags = LOGS_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = 1};
     auto_args struct client_args a = {0};
     auto_buf struct proto_buf req = {0};
     struct logs l = {0};
@@ -171,8 +175,11 @@ static int on_event_line(void *ctx, char *line, size_t len, struct err *e)
 
 int cmd_events(int argc, char **argv)
 {
-    static const struct client_spec spec = {"events", "[OPTIONS]", events_flags, EV_NFLAGS, 0, 0,
-                                            0};
+    static const struct client_spec spec = {.name = "events",
+                                            .usage = "[OPTIONS]",
+                                            .flags = events_flags,
+                                            .nflags = EV_NFLAGS,
+                                            .max_args = 0};
     auto_args struct client_args a = {0};
     auto_buf struct proto_buf req = {0};
 

@@ -128,8 +128,11 @@ static int image_row(const cJSON *img, int kind, int trunc, struct client_table 
 
 static int image_ls(int argc, char **argv)
 {
-    static const struct client_spec spec = {
-        "image ls", "[OPTIONS]", image_ls_flags, IMG_NFLAGS, 0, 0, 0};
+    static const struct client_spec spec = {.name = "image ls",
+                                            .usage = "[OPTIONS]",
+                                            .flags = image_ls_flags,
+                                            .nflags = IMG_NFLAGS,
+                                            .max_args = 0};
     static const char *const header[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
     static const char *const words[] = {"image", "ls", NULL};
     auto_args struct client_args a = {0};
@@ -173,7 +176,8 @@ static int image_ls(int argc, char **argv)
 
 static int image_import(int argc, char **argv)
 {
-    static const struct client_spec spec = {"image import", "NAME DIR|TAR", NULL, 0, 0, 2, 2};
+    static const struct client_spec spec = {
+        .name = "image import", .usage = "NAME DIR|TAR", .min_args = 2, .max_args = 2};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     const char *body;
@@ -195,7 +199,8 @@ static int image_import(int argc, char **argv)
 
 static int image_rm(int argc, char **argv)
 {
-    static const struct client_spec spec = {"image rm", "IMAGE [IMAGE...]", NULL, 0, 0, 1, -1};
+    static const struct client_spec spec = {
+        .name = "image rm", .usage = "IMAGE [IMAGE...]", .min_args = 1, .max_args = -1};
     auto_args struct client_args a = {0};
 
     int rc = client_args_parse(&a, &spec, argc, argv);
@@ -242,7 +247,11 @@ int cmd_images(int argc, char **argv)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct client_spec spec = {"info", "[OPTIONS]", fmt_flags, FMT_NFLAGS, 0, 0, 0};
+    static const struct client_spec spec = {.name = "info",
+                                            .usage = "[OPTIONS]",
+                                            .flags = fmt_flags,
+                                            .nflags = FMT_NFLAGS,
+                                            .max_args = 0};
     static const char *const words[] = {"info", NULL};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
@@ -288,7 +297,11 @@ int cmd_info(int argc, char **argv)
 
 int cmd_version(int argc, char **argv)
 {
-    static const struct client_spec spec = {"version", "[OPTIONS]", fmt_flags, FMT_NFLAGS, 0, 0, 0};
+    static const struct client_spec spec = {.name = "version",
+                                            .usage = "[OPTIONS]",
+                                            .flags = fmt_flags,
+                                            .nflags = FMT_NFLAGS,
+                                            .max_args = 0};
     static const char *const words[] = {"version", NULL};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
@@ -325,7 +338,7 @@ int cmd_version(int argc, char **argv)
 
 int cmd_ping(int argc, char **argv)
 {
-    static const struct client_spec spec = {"ping", "", NULL, 0, 0, 0, 0};
+    static const struct client_spec spec = {.name = "ping", .usage = "", .max_args = 0};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     const char *body;
@@ -338,7 +351,7 @@ int cmd_ping(int argc, char **argv)
 
 int cmd_shutdown(int argc, char **argv)
 {
-    static const struct client_spec spec = {"shutdown", "", NULL, 0, 0, 0, 0};
+    static const struct client_spec spec = {.name = "shutdown", .usage = "", .max_args = 0};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     const char *body;

@@ -150,7 +150,8 @@ static int ps_row(const cJSON *c, int kind, int trunc, struct client_table *t)
 
 int cmd_ps(int argc, char **argv)
 {
-    static const struct client_spec spec = {"ps", "[OPTIONS]", ps_flags, PS_NFLAGS, 0, 0, 0};
+    static const struct client_spec spec = {
+        .name = "ps", .usage = "[OPTIONS]", .flags = ps_flags, .nflags = PS_NFLAGS, .max_args = 0};
     static const char *const header[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
                                          "STATUS",       "PORTS", "NAMES"};
     auto_args struct client_args a = {0};
@@ -283,7 +284,8 @@ static int on_inspect_ok(void *ctx, const char *name, const char *body)
 
 int cmd_inspect(int argc, char **argv)
 {
-    static const struct client_spec spec = {"inspect", "NAME [NAME...]", NULL, 0, 0, 1, -1};
+    static const struct client_spec spec = {
+        .name = "inspect", .usage = "NAME [NAME...]", .min_args = 1, .max_args = -1};
     auto_args struct client_args a = {0};
     auto_buf struct proto_buf arr = {0};
     auto_buf struct proto_buf out = {0};

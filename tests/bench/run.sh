@@ -481,10 +481,13 @@ last_fd=$(tail -1 "$D/rss.after" | cut -d' ' -f4)
 echo "    first batch: $KIB_PER KiB per container; RSS after removal: $first_after KiB (first batch) -> $last_after KiB (last);" \
     "fds after removal: $first_fd -> $last_fd"
 [ "$first_fd" = "$last_fd" ] || anomaly "berthd fd count after removal grew from $first_fd to $last_fd across batches"
+read -r _ _ _ _ FD_A FD_B < <(head -1 "$D/rss")
+echo "    berthd holds $(awk -v a="$FD_A" -v b="$FD_B" -v n="$CTRS" 'BEGIN { printf "%.1f", (b - a) / n }') fds per running container"
+# a leak shows as RSS after removal growing batch after batch (the first batch grows the heap)
 growth=$((last_after - first_after))
 NB=$(($(wc -l <"$D/rss.after") - 1))
-if [ $NB -gt 0 ] && [ $growth -gt $((NB * 64)) ]; then
-    anomaly "berthd RSS after removal grew by $growth KiB over $NB more batches of $CTRS (leak?)"
+if [ $NB -gt 0 ] && [ $((growth * 2)) -gt $((NB * CTRS)) ]; then
+    anomaly "berthd RSS after removal grew by $growth KiB over $NB more batches of $CTRS (> 0.5 KiB per container: leak?)"
 fi
 
 # ---------------------------------------------------------------- 3. idle wakeups
@@ -495,13 +498,17 @@ echo "== 3. berthd idle wakeups with $IDLE_CTRS running containers (${IDLE_SECS}
 for i in $(seq 1 "$IDLE_CTRS"); do
     b run -d --name "idle$i" busybox sleep 1000 >/dev/null 2>>"$D/err3" || anomaly "idle container $i failed to start"
 done
-# where berth put the first container's cgroups (checked for leftovers after removal)
+# the cgroups berth put the first container in (those differing from berthd's own), checked for
+# leftovers after removal
 ipid=$(b inspect idle1 | jq -r '.[0].State.Pid' 2>/dev/null)
 CG_DIRS=""
 if [ -n "$ipid" ] && [ -r "/proc/$ipid/cgroup" ]; then
-    CG_DIRS=$(awk -F: '$3 != "/" { c = $2; sub(/^name=/, "", c); if (c == "") print "/sys/fs/cgroup/unified" $3; else print "/sys/fs/cgroup/" c $3 }' "/proc/$ipid/cgroup" |
+    CG_DIRS=$(grep -vxF -f "/proc/$SV_PID/cgroup" "/proc/$ipid/cgroup" |
+        awk -F: '{ c = $2; sub(/^name=/, "", c); if (c == "") print "/sys/fs/cgroup/unified" $3; else print "/sys/fs/cgroup/" c $3 }' |
         while read -r d; do [ -d "$d" ] && echo "$d"; done)
 fi
+echo "  container cgroups: ${CG_DIRS:-none of its own (same cgroups as berthd)}" | tr '\n' ' '
+echo
 sleep 2
 sw0=$(ctxsw "$SV_PID")
 if command -v perf >/dev/null; then
