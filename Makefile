@@ -51,11 +51,16 @@ $(BUILD)/berthd: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
 $(BUILD)/berth: $(call obj,$(CLIENT_SRC)) $(BUILD)/ctl/proto.o $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# A statically linked berthd for /init (libnl and cJSON static archives come with -dev).
-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
-	$(CC) -static -o $(BUILD)/berthd-static $^ \
+# A statically linked berthd for /init. Debian has static archives of libnl, libev,
+# libseccomp and libcap; cJSON's is built from Debian's source package (tests/vm/cjson-static.sh).
+static: $(BUILD)/berthd-static
+$(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
+	sh tests/vm/cjson-static.sh $(BUILD)/cjson
+$(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) $(BUILD)/cjson/libcjson.a
+	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
-	@ls -l $(BUILD)/berthd-static
+	strip $@
+	@ls -l $@
 
 # The busybox image: Debian's busybox-static with every applet linked.
 image: $(BUILD)/images/busybox/config.json
