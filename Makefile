@@ -84,8 +84,14 @@ $(BUILD)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c ctl/proto.c core/err.c core/ut
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 
-fuzz: $(BUILD)/fuzz/fuzz_proto
+FUZZ_SNAP_SRC := $(filter-out core/main.c,$(CORE_SRC)) $(LIB_SRC) $(COMMON_SRC)
+$(BUILD)/fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c $(FUZZ_SNAP_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lev -lm
+
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_snapshot
 	$(BUILD)/fuzz/fuzz_proto -max_total_time=60 -max_len=70000
+	$(BUILD)/fuzz/fuzz_snapshot -max_total_time=60
 
 deps:
 	@missing=""; for p in $(DEB_DEPS); do \
