@@ -172,7 +172,7 @@ static void process_lines(struct client *cl)
             return;
         }
         if (!eol) {
-            if (cl->in_len == sizeof cl->in) {
+            if (cl->in_len == CTL_LINE_MAX) {
                 client_reply_err(cl, 413, "request line too long (at most %d bytes)",
                                  CTL_LINE_MAX);
                 cl->closing = 1;
@@ -204,16 +204,27 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct client *cl = w->data;
     (void)revents;
-    if (cl->in_len == sizeof cl->in) {
-        /* busy with a request and the next one fills the buffer: wait */
-        ev_io_stop(loop, w);
-        return;
+    if (cl->in_len == cl->in_cap) {
+        if (cl->in_cap == CTL_LINE_MAX) {
+            /* busy with a request and the next one fills the buffer: wait */
+            ev_io_stop(loop, w);
+            return;
+        }
+        /* grown on demand: 1024 idle clients cost 1024 small buffers, not 64 MiB */
+        size_t ncap = cl->in_cap ? cl->in_cap * 4 : 1024;
+        char *nb = realloc(cl->in, ncap > CTL_LINE_MAX ? CTL_LINE_MAX : ncap);
+        if (!nb) {
+            client_kill(cl, "out of memory");
+            return;
+        }
+        cl->in = nb;
+        cl->in_cap = ncap > CTL_LINE_MAX ? CTL_LINE_MAX : ncap;
     }
     union {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int) * CTL_FDS_MAX)];
     } cm;
-    struct iovec iov = {cl->in + cl->in_len, sizeof cl->in - cl->in_len};
+    struct iovec iov = {cl->in + cl->in_len, cl->in_cap - cl->in_len};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
                         .msg_controllen = sizeof cm.buf};
     ssize_t n = recvmsg(cl->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
@@ -458,6 +469,7 @@ void server_sweep(struct sv *sv)
         sv->nclients--;
         client_op_done(cl);
         proto_buf_free(&cl->out);
+        free(cl->in);
         free(cl);
     }
 }

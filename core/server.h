@@ -36,8 +36,9 @@ struct client {
     struct sv *sv;
     int fd;
     ev_io rw, ww;
-    char in[CTL_LINE_MAX];
+    char *in; /* grows to CTL_LINE_MAX */
     size_t in_len;
+    size_t in_cap;
     int fds[CTL_FDS_MAX * 4]; /* fds received and not claimed yet */
     int nfds;
     struct proto_buf out;
