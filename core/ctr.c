@@ -91,8 +91,7 @@ int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const
             return 409;
         }
         if (st == CTR_RESTARTING) {
-            (void)snprintf(msg, size, "container %s is restarting, wait until it is running",
-                           ref);
+            (void)snprintf(msg, size, "container %s is restarting, wait until it is running", ref);
             return 409;
         }
         if (st != CTR_RUNNING || start_pending) {
@@ -526,8 +525,8 @@ void ctr_free(struct ctr *c)
 
 static void set_state(struct ctr *c, enum ctr_state s, const char *why)
 {
-    log_msg(LOG_DEBUG, "%s: %s -> %s (%s)", c->name, ctr_state_name(c->state),
-            ctr_state_name(s), why);
+    log_msg(LOG_DEBUG, "%s: %s -> %s (%s)", c->name, ctr_state_name(c->state), ctr_state_name(s),
+            why);
     c->state = s;
     sv_mark_dirty(c->sv);
 }
@@ -705,8 +704,7 @@ static void after_exit(struct ctr *c, int was_stopping)
             log_err(&e, "restart '%s'", c->name);
         return;
     }
-    if (!was_stopping && !c->manual_stop && !c->sv->shutting_down &&
-        ctr_policy_restarts(c, code)) {
+    if (!was_stopping && !c->manual_stop && !c->sv->shutting_down && ctr_policy_restarts(c, code)) {
         int64_t ran = util_mono_ms() - c->last_start_mono;
         int delay = ctr_backoff_next(&c->backoff_ms, ran, c->cfg.backoff_min_ms,
                                      c->cfg.backoff_max_ms, c->cfg.backoff_reset_ms);

@@ -42,14 +42,18 @@ enum ctr_event {
     CTR_EV_REMOVED,      /* the removal helper finished */
 };
 
-enum ctr_restart { CTR_RESTART_NO, CTR_RESTART_ALWAYS, CTR_RESTART_UNLESS_STOPPED,
-                   CTR_RESTART_ON_FAILURE };
+enum ctr_restart {
+    CTR_RESTART_NO,
+    CTR_RESTART_ALWAYS,
+    CTR_RESTART_UNLESS_STOPPED,
+    CTR_RESTART_ON_FAILURE
+};
 enum ctr_net { CTR_NET_NONE, CTR_NET_HOST };
 
 struct ctr_config {
     char *image;
-    char **argv; /* resolved command (entrypoint + cmd), NULL-terminated */
-    char **env;  /* resolved environment, NULL-terminated */
+    char **argv;   /* resolved command (entrypoint + cmd), NULL-terminated */
+    char **env;    /* resolved environment, NULL-terminated */
     char **labels; /* "K=V", NULL-terminated */
     char *hostname;
     char *user;
@@ -90,28 +94,37 @@ struct ctr {
     int backoff_ms;
 
     /* transient (not in the snapshot) */
-    int start_pending;   /* cloned, waiting for exec or failure on spawn_fd */
-    int spawn_fd;        /* child's error pipe */
-    int stdin_fd;        /* fd given for the next start (taken over) */
-    int start_after_exit; /* restart request: start again once exited */
+    int start_pending;     /* cloned, waiting for exec or failure on spawn_fd */
+    int spawn_fd;          /* child's error pipe */
+    int stdin_fd;          /* fd given for the next start (taken over) */
+    int start_after_exit;  /* restart request: start again once exited */
     int remove_after_exit; /* rm -f or auto-remove: remove once exited */
     int kill_sent;
-    pid_t failed_pid;    /* child of a failed start, not reaped yet */
-    pid_t helper_pid;    /* removal helper */
+    pid_t failed_pid; /* child of a failed start, not reaped yet */
+    pid_t helper_pid; /* removal helper */
     int helper_fd;
     ev_io spawn_w;
     ev_io pidfd_w;
     ev_io helper_w;
     ev_timer grace_w;
     ev_timer restart_w;
-    struct logfile log;  /* output FIFOs and the log file */
+    struct logfile log; /* output FIFOs and the log file */
 };
 
 const char *ctr_state_name(enum ctr_state s);
 
 /* User requests checked against the state table of DESIGN §3. */
-enum ctr_request { CTR_REQ_START, CTR_REQ_STOP, CTR_REQ_RESTART, CTR_REQ_KILL, CTR_REQ_PAUSE,
-                   CTR_REQ_UNPAUSE, CTR_REQ_EXEC, CTR_REQ_RM, CTR_REQ_RM_FORCE };
+enum ctr_request {
+    CTR_REQ_START,
+    CTR_REQ_STOP,
+    CTR_REQ_RESTART,
+    CTR_REQ_KILL,
+    CTR_REQ_PAUSE,
+    CTR_REQ_UNPAUSE,
+    CTR_REQ_EXEC,
+    CTR_REQ_RM,
+    CTR_REQ_RM_FORCE
+};
 #define CTR_REQ_COUNT (CTR_REQ_RM_FORCE + 1)
 
 /* Whether REQ is refused in state ST (START_PENDING: a start is under way). Returns 0 when

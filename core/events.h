@@ -12,7 +12,7 @@ struct ctr;
 struct event {
     int64_t time_ns;
     char action[48];
-    char *json;       /* the protocol line, without newline */
+    char *json;          /* the protocol line, without newline */
     struct cJSON *attrs; /* name, image, labels, extra */
     char id[65];
 };

@@ -2,28 +2,28 @@
 /* core/limits.h - every fixed limit of berth, in one place. Pure header. */
 #pragma once
 
-#define CTR_MAX          4096         /* containers per supervisor */
-#define CTR_NAME_MAX     64           /* names are at most 63 characters */
-#define CTR_ID_LEN       64           /* hex digits of a full id */
-#define CTR_SHORT_ID_LEN 12
-#define CTR_ARGS_MAX     1024         /* command words */
-#define CTR_ENV_MAX      1024         /* environment entries */
-#define CTR_LABELS_MAX   256
-#define CTR_MOUNTS_MAX   128
-#define CTR_STR_MAX      4096         /* one argument, env entry, label or path */
-#define CTL_CLIENTS_MAX  1024         /* control connections at once */
-#define CTL_LINE_MAX     (64 * 1024)  /* one request line, newline included */
-#define CTL_OUT_MAX      (1024 * 1024) /* queued reply bytes before a client is dropped */
-#define CTL_WORDS_MAX    4096         /* words in one request */
-#define CTL_FDS_MAX      3            /* fds passed with one request */
-#define SNAPSHOT_MAX     (64 * 1024 * 1024)
-#define EVENTS_RING_MAX  4096         /* events kept for --since replay */
-#define LOG_LINE_MAX     (16 * 1024)  /* a longer line is split (as Docker does) */
-#define LOG_SIZE_DEFAULT (10 * 1024 * 1024)
-#define LOG_FILES_DEFAULT 3
-#define LOG_FILES_MAX    100
-#define BACKOFF_MIN_MS   100
-#define BACKOFF_MAX_MS   60000
-#define BACKOFF_RESET_MS 10000
+#define CTR_MAX              4096 /* containers per supervisor */
+#define CTR_NAME_MAX         64   /* names are at most 63 characters */
+#define CTR_ID_LEN           64   /* hex digits of a full id */
+#define CTR_SHORT_ID_LEN     12
+#define CTR_ARGS_MAX         1024 /* command words */
+#define CTR_ENV_MAX          1024 /* environment entries */
+#define CTR_LABELS_MAX       256
+#define CTR_MOUNTS_MAX       128
+#define CTR_STR_MAX          4096          /* one argument, env entry, label or path */
+#define CTL_CLIENTS_MAX      1024          /* control connections at once */
+#define CTL_LINE_MAX         (64 * 1024)   /* one request line, newline included */
+#define CTL_OUT_MAX          (1024 * 1024) /* queued reply bytes before a client is dropped */
+#define CTL_WORDS_MAX        4096          /* words in one request */
+#define CTL_FDS_MAX          3             /* fds passed with one request */
+#define SNAPSHOT_MAX         (64 * 1024 * 1024)
+#define EVENTS_RING_MAX      4096        /* events kept for --since replay */
+#define LOG_LINE_MAX         (16 * 1024) /* a longer line is split (as Docker does) */
+#define LOG_SIZE_DEFAULT     (10 * 1024 * 1024)
+#define LOG_FILES_DEFAULT    3
+#define LOG_FILES_MAX        100
+#define BACKOFF_MIN_MS       100
+#define BACKOFF_MAX_MS       60000
+#define BACKOFF_RESET_MS     10000
 #define STOP_TIMEOUT_DEFAULT 10
-#define PATH_MAX_BERTH   4096
+#define PATH_MAX_BERTH       4096

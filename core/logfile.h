@@ -47,11 +47,11 @@ void logfile_close(struct logfile *lf, struct ev_loop *loop);
 /* A reader of the log files for `logs`. */
 struct logfile_reader {
     char dir[PATH_MAX_BERTH];
-    int nfiles;  /* files still to read, oldest first: container.log.(nfiles-1) ... container.log */
+    int nfiles; /* files still to read, oldest first: container.log.(nfiles-1) ... container.log */
     int fd;
     char buf[LOG_LINE_MAX * 5];
     size_t buf_len;
-    long long skip; /* lines to skip (tail) */
+    long long skip;             /* lines to skip (tail) */
     int64_t since_ns, until_ns; /* 0 = unbounded */
     int done;
 };

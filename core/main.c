@@ -28,10 +28,13 @@ int main(int argc, char **argv)
 {
     static struct sv sv; /* large (paths); lives for the whole process */
     static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},    {"socket", required_argument, NULL, 's'},
-        {"group", required_argument, NULL, 'g'},   {"log-level", required_argument, NULL, 'l'},
+        {"root", required_argument, NULL, 'r'},
+        {"socket", required_argument, NULL, 's'},
+        {"group", required_argument, NULL, 'g'},
+        {"log-level", required_argument, NULL, 'l'},
         {"discard-corrupt-state", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *root = "/var/lib/berth", *sock = "/run/berth/berth.sock";
@@ -104,8 +107,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "berthd: %s\n", err_str(&e));
         return 1;
     }
-    log_msg(LOG_INFO, "berthd %s ready on %s (root %s)", BERTH_VERSION, sv.socket_path,
-            sv.root);
+    log_msg(LOG_INFO, "berthd %s ready on %s (root %s)", BERTH_VERSION, sv.socket_path, sv.root);
     sv_run(&sv);
     return 0;
 }

@@ -173,8 +173,7 @@ static void process_lines(struct client *cl)
         }
         if (!eol) {
             if (cl->in_len == CTL_LINE_MAX) {
-                client_reply_err(cl, 413, "request line too long (at most %d bytes)",
-                                 CTL_LINE_MAX);
+                client_reply_err(cl, 413, "request line too long (at most %d bytes)", CTL_LINE_MAX);
                 cl->closing = 1;
                 ev_io_stop(cl->sv->loop, &cl->rw);
             }
@@ -225,8 +224,8 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
         char buf[CMSG_SPACE(sizeof(int) * CTL_FDS_MAX)];
     } cm;
     struct iovec iov = {cl->in + cl->in_len, cl->in_cap - cl->in_len};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                        .msg_controllen = sizeof cm.buf};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
     ssize_t n = recvmsg(cl->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
@@ -626,9 +625,9 @@ void server_ctr_output(struct sv *sv, struct ctr *c, int stream, const char *buf
         int early = cl->op == OP_START && cl->op_attach;
         if (cl->op != OP_ATTACH && !early)
             continue;
-        if (line.len == 0 && (proto_buf_printf(&line, "out %d ", stream) < 0 ||
-                              proto_buf_quote(&line, buf, len) < 0 ||
-                              proto_buf_append(&line, "\n", 1) < 0)) {
+        if (line.len == 0 &&
+            (proto_buf_printf(&line, "out %d ", stream) < 0 ||
+             proto_buf_quote(&line, buf, len) < 0 || proto_buf_append(&line, "\n", 1) < 0)) {
             log_msg(LOG_ERROR, "attach output of '%s': out of memory", c->name);
             break;
         }

@@ -19,16 +19,16 @@ struct err;
 struct cJSON;
 
 enum client_op {
-    OP_NONE,      /* idle: reading the next request */
-    OP_START,     /* start/run: reply when the exec succeeded or failed */
-    OP_STOP,      /* reply when the container is down */
-    OP_RESTART,   /* reply when the container runs again */
-    OP_RM,        /* reply when removed */
-    OP_WAIT,      /* reply with the exit code */
-    OP_ATTACH,    /* stream output until exit */
-    OP_LOGS,      /* stream the log files, then follow */
-    OP_EVENTS,    /* stream events */
-    OP_IMPORT,    /* image import helper */
+    OP_NONE,    /* idle: reading the next request */
+    OP_START,   /* start/run: reply when the exec succeeded or failed */
+    OP_STOP,    /* reply when the container is down */
+    OP_RESTART, /* reply when the container runs again */
+    OP_RM,      /* reply when removed */
+    OP_WAIT,    /* reply with the exit code */
+    OP_ATTACH,  /* stream output until exit */
+    OP_LOGS,    /* stream the log files, then follow */
+    OP_EVENTS,  /* stream events */
+    OP_IMPORT,  /* image import helper */
 };
 
 struct client {
@@ -43,20 +43,20 @@ struct client {
     int nfds;
     struct proto_buf out;
     size_t out_off;
-    int closing;  /* close once the output is written */
-    int eof;      /* the peer shut down its writing side */
+    int closing;    /* close once the output is written */
+    int eof;        /* the peer shut down its writing side */
     int in_process; /* inside process_input(): no re-entry */
-    int dead;     /* freed in the sweep */
-    int queued;   /* on the flush list */
+    int dead;       /* freed in the sweep */
+    int queued;     /* on the flush list */
     struct client *flush_next;
 
     enum client_op op;
     struct ctr *op_ctr;
-    int op_attach;      /* OP_START/OP_RESTART: continue as an attach stream */
-    int wait_removed;   /* OP_WAIT condition=removed */
+    int op_attach;    /* OP_START/OP_RESTART: continue as an attach stream */
+    int wait_removed; /* OP_WAIT condition=removed */
     struct logfile_reader *logs;
     int logs_follow;
-    int logs_streams;   /* bit 1 stdout, bit 2 stderr */
+    int logs_streams; /* bit 1 stdout, bit 2 stderr */
     int64_t until_ns;
     ev_timer until_w;
     char **filters;

@@ -180,8 +180,8 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         child_fail(report_fd, 125, &e);
 
     struct storage_user u;
-    if (storage_user_resolve(c->cfg.user ? c->cfg.user : "", "/etc/passwd", "/etc/group", &u,
-                             &e) < 0)
+    if (storage_user_resolve(c->cfg.user ? c->cfg.user : "", "/etc/passwd", "/etc/group", &u, &e) <
+        0)
         child_fail(report_fd, 125, &e);
 
     const char *wd = c->cfg.workdir && *c->cfg.workdir ? c->cfg.workdir : "/";

@@ -371,8 +371,7 @@ int sv_init(struct sv *sv, struct err *e)
 
     if (util_fmt(sv->snapshot_path, sizeof sv->snapshot_path, e, "%s/berth.json", sv->root) < 0 ||
         util_fmt(sv->images_dir, sizeof sv->images_dir, e, "%s/images", sv->root) < 0 ||
-        util_fmt(sv->containers_dir, sizeof sv->containers_dir, e, "%s/containers", sv->root) <
-            0)
+        util_fmt(sv->containers_dir, sizeof sv->containers_dir, e, "%s/containers", sv->root) < 0)
         return -1;
     if (util_mkdir_p(sv->root, 0711, e) < 0 || util_mkdir_p(sv->images_dir, 0711, e) < 0 ||
         util_mkdir_p(sv->containers_dir, 0711, e) < 0)

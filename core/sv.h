@@ -27,9 +27,9 @@ struct sv {
     ev_child child_w;
     ev_signal sig_w[4];
     ev_prepare prepare_w;
-    ev_timer retry_w;     /* retries a failed snapshot write */
-    ev_check sweep_w;     /* frees dead objects */
-    struct ctr *ctrs;     /* newest first */
+    ev_timer retry_w; /* retries a failed snapshot write */
+    ev_check sweep_w; /* frees dead objects */
+    struct ctr *ctrs; /* newest first */
     int nctrs;
     struct client *clients;
     int nclients;
@@ -37,7 +37,7 @@ struct sv {
     int dirty;            /* snapshot needs writing */
     int snapshot_failing; /* last write failed: replies are held */
     int shutting_down;
-    int discard_corrupt;  /* a corrupt snapshot is moved aside instead of failing the start */
+    int discard_corrupt; /* a corrupt snapshot is moved aside instead of failing the start */
     unsigned long long orphans_reaped;
     int64_t started_ns;
 };

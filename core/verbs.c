@@ -109,8 +109,7 @@ static void v_info(struct client *cl, const struct proto_req *req)
         total++;
         if (c->state == CTR_PAUSED)
             paused++;
-        else if (c->state == CTR_RUNNING || c->state == CTR_STOPPING ||
-                 c->state == CTR_RESTARTING)
+        else if (c->state == CTR_RUNNING || c->state == CTR_STOPPING || c->state == CTR_RESTARTING)
             running++;
         else
             stopped++;
@@ -180,14 +179,14 @@ static int env_set(char **env, size_t *n, const char *kv)
 }
 
 static const char *const adjectives[] = {
-    "admiring", "brave",   "calm",  "dazzling", "eager",  "focused", "gallant", "happy",
-    "jolly",    "keen",    "loyal", "modest",   "nifty",  "optimistic", "peaceful", "quirky",
-    "relaxed",  "serene",  "tender", "upbeat",  "vibrant", "wizardly", "youthful", "zealous",
+    "admiring", "brave",  "calm",   "dazzling", "eager",   "focused",    "gallant",  "happy",
+    "jolly",    "keen",   "loyal",  "modest",   "nifty",   "optimistic", "peaceful", "quirky",
+    "relaxed",  "serene", "tender", "upbeat",   "vibrant", "wizardly",   "youthful", "zealous",
 };
 static const char *const nouns[] = {
-    "albattani", "babbage", "curie",  "darwin",   "euclid", "fermat",  "galileo", "hopper",
-    "hypatia",   "johnson", "kepler", "lovelace", "meitner", "newton", "noether", "pascal",
-    "ritchie",   "shannon", "tesla",  "turing",   "villani", "wozniak", "yalow",  "zhukovsky",
+    "albattani", "babbage", "curie",  "darwin",   "euclid",  "fermat",  "galileo", "hopper",
+    "hypatia",   "johnson", "kepler", "lovelace", "meitner", "newton",  "noether", "pascal",
+    "ritchie",   "shannon", "tesla",  "turing",   "villani", "wozniak", "yalow",   "zhukovsky",
 };
 
 static int name_in_use(struct sv *sv, const char *name)
@@ -208,11 +207,11 @@ static int generate_name(struct sv *sv, char *buf, size_t size)
             return -1;
         for (int i = 0; i < 4; i++)
             r[i] = (unsigned char)strtoul((char[]){hex[2 * i], hex[2 * i + 1], 0}, NULL, 16);
-        int n = attempt < 32 ? snprintf(buf, size, "%s_%s", adjectives[r[0] % ARRAY_LEN(adjectives)],
-                                        nouns[r[1] % ARRAY_LEN(nouns)])
-                             : snprintf(buf, size, "%s_%s%d",
-                                        adjectives[r[0] % ARRAY_LEN(adjectives)],
-                                        nouns[r[1] % ARRAY_LEN(nouns)], r[2] % 100);
+        int n = attempt < 32
+                    ? snprintf(buf, size, "%s_%s", adjectives[r[0] % ARRAY_LEN(adjectives)],
+                               nouns[r[1] % ARRAY_LEN(nouns)])
+                    : snprintf(buf, size, "%s_%s%d", adjectives[r[0] % ARRAY_LEN(adjectives)],
+                               nouns[r[1] % ARRAY_LEN(nouns)], r[2] % 100);
         if (n > 0 && (size_t)n < size && !name_in_use(sv, buf))
             return 0;
     }
@@ -270,8 +269,7 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         return -1;
     }
 
-    if (ctr_parse_restart(proto_opt(req, "restart"), &cfg->restart, &cfg->max_retries, &e) <
-        0) {
+    if (ctr_parse_restart(proto_opt(req, "restart"), &cfg->restart, &cfg->max_retries, &e) < 0) {
         client_reply_err(cl, 400, "%s", e.msg);
         return -1;
     }
@@ -426,8 +424,10 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
 
     v = proto_opt(req, "workdir");
     if (v && *v && v[0] != '/') {
-        client_reply_err(cl, 400, "the working directory '%s' is invalid, it needs to be an "
-                                  "absolute path", v);
+        client_reply_err(cl, 400,
+                         "the working directory '%s' is invalid, it needs to be an "
+                         "absolute path",
+                         v);
         goto fail;
     }
     if (v && *v ? !(cfg->workdir = strdup(v))
@@ -691,8 +691,8 @@ static void v_wait(struct client *cl, const struct proto_req *req)
                          cond);
         return;
     }
-    int running = c->state == CTR_RUNNING || c->state == CTR_PAUSED ||
-                  c->state == CTR_STOPPING || c->state == CTR_RESTARTING || c->start_pending;
+    int running = c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_STOPPING ||
+                  c->state == CTR_RESTARTING || c->start_pending;
     begin_op(cl, OP_WAIT, c);
     cl->wait_removed = cond && strcmp(cond, "removed") == 0;
     if (!cl->wait_removed && !running && !(cond && strcmp(cond, "next-exit") == 0)) {
@@ -954,8 +954,7 @@ static void v_image(struct client *cl, const struct proto_req *req)
         }
         /* rename now (the name is free at once), delete the tree off the loop */
         if (rename(dir, aside) < 0) {
-            client_reply_err(cl, errno == ENOENT ? 404 : 500, "no such image: %s",
-                             req->pos[1].s);
+            client_reply_err(cl, errno == ENOENT ? 404 : 500, "no such image: %s", req->pos[1].s);
             return;
         }
         /* the helper forks at once: ASIDE on our stack is valid in its copy */

@@ -285,12 +285,11 @@ static int match_filter(struct sv *sv, const struct ctr *c, int pos, const char 
     return 0;
 }
 
-cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t nfilters,
-               struct err *e)
+cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t nfilters, struct err *e)
 {
     int64_t now = util_now_ns();
-    static const char *const keys[] = {"name=",  "id=",       "status=", "exited=",
-                                       "label=", "ancestor=", "before=", "since="};
+    static const char *const keys[] = {
+        "name=", "id=", "status=", "exited=", "label=", "ancestor=", "before=", "since="};
     for (size_t i = 0; i < nfilters; i++) {
         int known = 0;
         for (size_t k = 0; k < ARRAY_LEN(keys); k++)

@@ -383,8 +383,7 @@ static int next_word(const char *line, size_t len, size_t *pos, char *out, size_
                 hi = i + 2 < len ? hex_val((unsigned char)line[i + 2]) : -1;
                 lo = i + 3 < len ? hex_val((unsigned char)line[i + 3]) : -1;
                 if (hi < 0 || lo < 0)
-                    return proto_fail(e, "bad escape \\x at byte %zu: two hex digits needed",
-                                   i);
+                    return proto_fail(e, "bad escape \\x at byte %zu: two hex digits needed", i);
                 d = (char)(hi << 4 | lo);
                 i += 2;
                 break;
@@ -454,8 +453,7 @@ int proto_parse(const char *line, size_t len, struct proto_req *req, struct err 
 
     memset(req, 0, sizeof *req);
     if (len > CTL_LINE_MAX)
-        return proto_fail(e, "request line too long: %zu bytes, at most %d", len,
-                       CTL_LINE_MAX);
+        return proto_fail(e, "request line too long: %zu bytes, at most %d", len, CTL_LINE_MAX);
     if (len > 0 && !line)
         return proto_fail(e, "no request line");
     if (len > 0 && line[len - 1] == '\r')

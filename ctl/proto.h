@@ -18,10 +18,12 @@ struct proto_buf {
 void proto_buf_free(struct proto_buf *b);
 void proto_buf_reset(struct proto_buf *b); /* len = 0, keeps memory */
 int proto_buf_append(struct proto_buf *b, const void *p, size_t n);
-int proto_buf_printf(struct proto_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int proto_buf_printf(struct proto_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Append S (LEN bytes, may hold any byte) as one protocol word: bare when it is non-empty and
  * holds only printable ASCII other than space, '"', '\\' (bytes >= 0x80 count as printable);
- * otherwise double-quoted with \" \\ \n \t \xHH escapes (HH for every other byte < 0x20 and 0x7f). */
+ * otherwise double-quoted with \" \\ \n \t \xHH escapes (HH for every other byte < 0x20 and 0x7f).
+ */
 int proto_buf_quote(struct proto_buf *b, const char *s, size_t len);
 /* Append a space (unless the buffer is empty) then S quoted as above. */
 int proto_buf_word(struct proto_buf *b, const char *s);

@@ -11,9 +11,9 @@ struct err;
 
 #define IMAGE_CFG_ARGS_MAX 256
 struct storage_image_config {
-    char **cmd;  /* NULL-terminated, malloc'd; NULL when the image has none */
+    char **cmd; /* NULL-terminated, malloc'd; NULL when the image has none */
     char **entrypoint;
-    char **env;  /* K=V strings */
+    char **env; /* K=V strings */
     char *workdir;
     char *user;
     char *stop_signal;
@@ -22,8 +22,8 @@ struct storage_image_config {
 
 /* Load <images_dir>/NAME/config.json (cJSON, bounded size, every field type-checked). A
  * missing image fails with ENOENT "no such image: NAME". */
-int storage_image_load(const char *images_dir, const char *name,
-                       struct storage_image_config *cfg, struct err *e);
+int storage_image_load(const char *images_dir, const char *name, struct storage_image_config *cfg,
+                       struct err *e);
 void storage_image_config_free(struct storage_image_config *cfg);
 
 /* Write CFG as <dir>/config.json (atomically). */

@@ -9,15 +9,15 @@
 struct err;
 
 struct storage_rootfs {
-    const char *lower;     /* image rootfs directory (read-only lower layer) */
-    const char *upper;     /* container's upper dir (exists) */
-    const char *work;      /* overlay work dir (exists) */
-    const char *merged;    /* mount point (exists) */
-    const char *hostname;  /* file bound over /etc/hostname, or NULL */
-    const char *hosts;     /* file bound over /etc/hosts, or NULL */
-    const char *resolv;    /* file bound over /etc/resolv.conf, or NULL */
-    int read_only;         /* remount / read-only after setup */
-    int host_network;      /* the container shares the host's netns */
+    const char *lower;    /* image rootfs directory (read-only lower layer) */
+    const char *upper;    /* container's upper dir (exists) */
+    const char *work;     /* overlay work dir (exists) */
+    const char *merged;   /* mount point (exists) */
+    const char *hostname; /* file bound over /etc/hostname, or NULL */
+    const char *hosts;    /* file bound over /etc/hosts, or NULL */
+    const char *resolv;   /* file bound over /etc/resolv.conf, or NULL */
+    int read_only;        /* remount / read-only after setup */
+    int host_network;     /* the container shares the host's netns */
 };
 
 /* In the child, after clone(CLONE_NEWNS|CLONE_NEWPID|...) and before exec: make every mount

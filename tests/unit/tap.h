@@ -17,7 +17,7 @@ static int tap_n, tap_failed;
         printf(__VA_ARGS__);                                                                       \
         printf("\n");                                                                              \
         if (!tap_c_)                                                                               \
-            printf("#   failed at %s:%d\n", __FILE__, __LINE__);                                  \
+            printf("#   failed at %s:%d\n", __FILE__, __LINE__);                                   \
         fflush(stdout);                                                                            \
     } while (0)
 
