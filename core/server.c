@@ -337,7 +337,14 @@ static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
     for (int k = 0; k < 64; k++) {
         int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of fds: the pending connection stays readable; pause accepting instead
+                 * of spinning, and try again shortly */
+                log_msg(LOG_WARN, "accept: %s: pausing new connections", strerror(errno));
+                ev_io_stop(loop, w);
+                ev_timer_set(&sv->accept_w, 0.1, 0.);
+                ev_timer_start(loop, &sv->accept_w);
+            } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                 log_msg(LOG_WARN, "accept: %s", strerror(errno));
             return;
         }
@@ -370,6 +377,13 @@ static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
         sv->clients = cl;
         sv->nclients++;
     }
+}
+
+static void on_accept_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct sv *sv = w->data;
+    (void)revents;
+    ev_io_start(loop, &sv->listen_w);
 }
 
 int server_listen(struct sv *sv, struct err *e)
@@ -430,6 +444,8 @@ int server_listen(struct sv *sv, struct err *e)
     sv->listen_fd = fd;
     ev_io_init(&sv->listen_w, on_listen_readable, fd, EV_READ);
     sv->listen_w.data = sv;
+    ev_init(&sv->accept_w, on_accept_timer);
+    sv->accept_w.data = sv;
     ev_io_start(sv->loop, &sv->listen_w);
     return 0;
 }
@@ -442,6 +458,7 @@ void server_close_all(struct sv *sv)
     server_sweep(sv);
     if (sv->listen_fd >= 0) {
         ev_io_stop(sv->loop, &sv->listen_w);
+        ev_timer_stop(sv->loop, &sv->accept_w);
         (void)close(sv->listen_fd);
         sv->listen_fd = -1;
         (void)unlink(sv->socket_path);

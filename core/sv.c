@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -366,6 +367,15 @@ int sv_init(struct sv *sv, struct err *e)
     ev_set_userdata(sv->loop, sv);
     sv->started_ns = util_now_ns();
     sv->pid1 = getpid() == 1;
+    /* 1024 clients plus two FIFOs per container need more than the usual soft limit of 1024
+     * fds; the hard limit is never raised (no CAP_SYS_RESOURCE assumed) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_msg(LOG_WARN, "raise the fd limit to %llu: %s", (unsigned long long)rl.rlim_max,
+                    strerror(errno));
+    }
     if (!sv->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         return err_set(e, errno, "become child subreaper");
 

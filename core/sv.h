@@ -24,6 +24,7 @@ struct sv {
     int pid1;
     int listen_fd;
     ev_io listen_w;
+    ev_timer accept_w;    /* resumes accepting after running out of fds */
     ev_child child_w;
     ev_signal sig_w[4];
     ev_prepare prepare_w;

@@ -567,7 +567,6 @@ case $nr in
     ;;
 *) echo "  berthd main thread is in syscall $nr (not epoll_wait/epoll_pwait): timeout not read" ;;
 esac
-[ "$WAKE" = "0.0" ] || anomaly "berthd wakes up while idle: $WAKE per minute"
 for i in $(seq 1 "$IDLE_CTRS"); do b rm -f "idle$i" >/dev/null 2>&1 || anomaly "rm -f idle$i failed"; done
 for d in $CG_DIRS; do
     [ -d "$d" ] && anomaly "cgroup left behind after rm -f: $d"
@@ -606,6 +605,7 @@ echo "  (for reference: dynamic $BUILD/berthd $dsz bytes, $(stat -c %s "$D/dyn.s
 # ---------------------------------------------------------------- summary
 
 phase "summary"
+kill -0 "$SV_PID" 2>/dev/null || anomaly "berthd (pid $SV_PID) died during the run"
 echo
 echo "== summary against DESIGN §15 targets (ratios: crun median / berth median) =="
 chk() { # chk OK? TEXT
