@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 
 #include "core/ctr.h"
+#include "core/sv.h"
 #include "core/util.h"
 #include "net/link.h"
 #include "storage/rootfs.h"
@@ -148,6 +150,14 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
             (void)signal(s, SIG_DFL); /* invalid (RT-internal) numbers fail harmlessly */
     if (setsid() < 0)
         child_fail(report_fd, 125, &(struct err){0});
+    if (c->sv->nofile_orig) {
+        /* berthd raised its own soft fd limit: containers do not inherit that */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = (rlim_t)c->sv->nofile_orig;
+            (void)setrlimit(RLIMIT_NOFILE, &rl); /* lowering a soft limit cannot fail */
+        }
+    }
 
     if (setup_stdio(dir, stdin_fd, &e) < 0)
         child_fail(report_fd, 125, &e);

@@ -371,6 +371,7 @@ int sv_init(struct sv *sv, struct err *e)
      * fds; the hard limit is never raised (no CAP_SYS_RESOURCE assumed) */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        sv->nofile_orig = rl.rlim_cur; /* containers get the limit berthd was started with */
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
             log_msg(LOG_WARN, "raise the fd limit to %llu: %s", (unsigned long long)rl.rlim_max,
