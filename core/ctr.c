@@ -452,11 +452,12 @@ static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
     c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = -1;
     char dir[PATH_MAX_BERTH];
     struct err e;
-    if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) < 0) {
+    if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) < 0 ||
+        logfile_init(&c->log, dir, c->cfg.log_max_size, c->cfg.log_max_file, &e) < 0) {
+        ctr_config_free(&c->cfg);
         free(c);
         return NULL;
     }
-    logfile_init(&c->log, dir, c->cfg.log_max_size, c->cfg.log_max_file);
     c->log.on_output = on_ctr_output;
     c->log.on_line = on_ctr_logline;
     c->log.data = c;
@@ -516,7 +517,7 @@ void ctr_free(struct ctr *c)
     }
     if (c->stdin_fd >= 0)
         (void)close(c->stdin_fd);
-    logfile_close(&c->log, loop);
+    logfile_free(&c->log, loop);
     ctr_config_free(&c->cfg);
     free(c);
 }
@@ -800,16 +801,30 @@ static void begin_remove(struct ctr *c, const char *why)
     (void)why;
 }
 
+/* Removal renames the directory out of the way (one syscall: the name and the id are free at
+ * once) and deletes the tree in a helper, off the loop. A trash directory left by a crash is
+ * deleted at the next start (sv_cleanup_trash). */
 static void start_removal(struct ctr *c)
 {
     struct err e = {0};
-    char dir[PATH_MAX_BERTH];
+    char dir[PATH_MAX_BERTH], trash[PATH_MAX_BERTH];
     logfile_close(&c->log, c->sv->loop);
     if (ctr_dir(c, NULL, dir, sizeof dir, &e) < 0 ||
-        sv_helper(c->sv, remove_fn, dir, on_removed, c, &e) < 0) {
+        util_fmt(trash, sizeof trash, &e, "%s/.trash-%s", c->sv->containers_dir, c->id) < 0) {
         log_err(&e, "remove '%s'", c->name);
-        /* leave it in `removing`: the next supervisor start finishes the removal */
+        return;
     }
+    int rc = rename(dir, trash);
+    int gone = rc < 0 && errno == ENOENT;
+    if (rc < 0 && !gone) {
+        /* cannot move it: delete in place, the container stays `removing` until done */
+        if (sv_helper(c->sv, remove_fn, dir, on_removed, c, &e) < 0)
+            log_err(&e, "remove '%s'", c->name); /* finished at the next supervisor start */
+        return;
+    }
+    if (!gone && sv_helper(c->sv, remove_fn, trash, NULL, NULL, &e) < 0)
+        log_err(&e, "remove files of '%s' (left in '%s')", c->name, trash);
+    (void)ctr_handle(c, CTR_EV_REMOVED, 1, NULL);
 }
 
 static int ev_invalid(struct ctr *c, enum ctr_event ev)

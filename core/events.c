@@ -19,7 +19,6 @@ static size_t ring_head, ring_count; /* head: next slot to write */
 static void event_clear(struct event *ev)
 {
     free(ev->json);
-    cJSON_Delete(ev->attrs);
     memset(ev, 0, sizeof *ev);
 }
 
@@ -29,8 +28,6 @@ void events_emit(struct sv *sv, const struct ctr *c, const char *action, const c
     struct event *ev = &ring[ring_head];
     event_clear(ev);
     ev->time_ns = util_now_ns();
-    (void)snprintf(ev->action, sizeof ev->action, "%s", action);
-    (void)snprintf(ev->id, sizeof ev->id, "%s", c->id);
 
     cJSON *attrs = cJSON_CreateObject();
     cJSON *root = cJSON_CreateObject();
@@ -64,13 +61,18 @@ void events_emit(struct sv *sv, const struct ctr *c, const char *action, const c
     cJSON *actor = cJSON_AddObjectToObject(root, "Actor");
     if (actor) {
         cJSON_AddStringToObject(actor, "ID", c->id);
-        cJSON_AddItemReferenceToObject(actor, "Attributes", attrs);
-    }
+        cJSON_AddItemToObject(actor, "Attributes", attrs);
+    } else
+        cJSON_Delete(attrs);
+    char num[32];
     cJSON_AddNumberToObject(root, "time", (double)(ev->time_ns / 1000000000LL));
-    cJSON_AddNumberToObject(root, "timeNano", (double)ev->time_ns);
-    ev->json = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root); /* attrs was added by reference: still ours */
-    ev->attrs = attrs;
+    /* every digit of the nanoseconds: a JSON double cannot hold them */
+    (void)snprintf(num, sizeof num, "%lld", (long long)ev->time_ns);
+    cJSON_AddRawToObject(root, "timeNano", num);
+    char *txt = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    ev->json = txt ? strdup(txt) : NULL; /* exact size, out of cJSON's print buffer */
+    cJSON_free(txt);
     if (!ev->json) {
         event_clear(ev);
         log_msg(LOG_ERROR, "record event %s for %s: out of memory", action, c->name);
@@ -90,31 +92,36 @@ const struct event *events_iter(size_t *pos)
     return &ring[(start + (*pos)++) % EVENTS_RING_MAX];
 }
 
-static const char *attr(const struct event *ev, const char *k)
+static const char *attr(const cJSON *attrs, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev->attrs, k);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int match_one(const struct event *ev, const char *f)
+static int match_one(const cJSON *ev, const char *f)
 {
     const char *eq = strchr(f, '=');
     if (!eq)
         return 0;
     size_t kl = (size_t)(eq - f);
     const char *v = eq + 1;
+    const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(actor, "ID");
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(ev, "Action");
     if (kl == 4 && strncmp(f, "type", 4) == 0)
         return strcmp(v, "container") == 0;
     if (kl == 5 && strncmp(f, "event", 5) == 0)
-        return strcmp(v, ev->action) == 0;
+        return cJSON_IsString(action) && strcmp(v, action->valuestring) == 0;
     if (kl == 5 && strncmp(f, "image", 5) == 0) {
-        const char *im = attr(ev, "image");
+        const char *im = attr(attrs, "image");
         return im && strcmp(im, v) == 0;
     }
     if (kl == 9 && strncmp(f, "container", 9) == 0) {
-        const char *n = attr(ev, "name");
+        const char *n = attr(attrs, "name");
         size_t vl = strlen(v);
-        return (n && strcmp(n, v) == 0) || (vl > 0 && strncmp(ev->id, v, vl) == 0);
+        return (n && strcmp(n, v) == 0) ||
+               (vl > 0 && cJSON_IsString(id) && strncmp(id->valuestring, v, vl) == 0);
     }
     if (kl == 5 && strncmp(f, "label", 5) == 0) {
         const char *leq = strchr(v, '=');
@@ -124,7 +131,7 @@ static int match_one(const struct event *ev, const char *f)
             return 0;
         memcpy(k, v, lk);
         k[lk] = '\0';
-        const char *have = attr(ev, k);
+        const char *have = attr(attrs, k);
         return have && (!leq || strcmp(have, leq + 1) == 0);
     }
     return 0;
@@ -139,20 +146,25 @@ int events_filter_valid(const char *f)
     return 0;
 }
 
-int events_match(const struct event *ev, char *const *filters, size_t nfilters)
+int events_match(const struct event *event, char *const *filters, size_t nfilters)
 {
+    if (nfilters == 0)
+        return 1;
+    cJSON *ev = cJSON_Parse(event->json);
+    int ok = ev != NULL;
     /* group by key: every key present must have at least one matching value */
-    for (size_t i = 0; i < nfilters; i++) {
+    for (size_t i = 0; i < nfilters && ok; i++) {
         const char *eq = strchr(filters[i], '=');
         size_t kl = eq ? (size_t)(eq - filters[i]) : 0;
         int any = 0;
-        for (size_t j = 0; j < nfilters && !any; j++)
+        for (size_t j = 0; j < nfilters && !any && ok; j++)
             if (strncmp(filters[j], filters[i], kl + 1) == 0 && match_one(ev, filters[j]))
                 any = 1;
         if (!any)
-            return 0;
+            ok = 0;
     }
-    return 1;
+    cJSON_Delete(ev);
+    return ok;
 }
 
 void events_free_all(void)

@@ -19,14 +19,25 @@
 
 #define LOG_NAME "container.log"
 
-void logfile_init(struct logfile *lf, const char *dir, long long max_size, int max_file)
+int logfile_init(struct logfile *lf, const char *dir, long long max_size, int max_file,
+                 struct err *e)
 {
     memset(lf, 0, sizeof *lf);
-    (void)snprintf(lf->dir, sizeof lf->dir, "%s", dir);
     lf->fifo_fd[0] = lf->fifo_fd[1] = -1;
     lf->file_fd = -1;
     lf->max_size = max_size > 0 ? max_size : LOG_SIZE_DEFAULT;
     lf->max_file = max_file > 0 ? max_file : LOG_FILES_DEFAULT;
+    lf->dir = strdup(dir);
+    if (!lf->dir)
+        return err_set(e, ENOMEM, "log of '%s'", dir);
+    return 0;
+}
+
+void logfile_free(struct logfile *lf, struct ev_loop *loop)
+{
+    logfile_close(lf, loop);
+    free(lf->dir);
+    lf->dir = NULL;
 }
 
 int logfile_make_fifos(const char *dir, struct err *e)
@@ -117,9 +128,23 @@ static void consume(struct logfile *lf, int stream, const char *buf, size_t len)
     if (lf->on_output)
         lf->on_output(lf, stream, buf, len);
     while (len > 0) {
-        size_t room = LOG_LINE_MAX - lf->partial_len[i];
         const char *nl = memchr(buf, '\n', len);
         size_t take = nl ? (size_t)(nl - buf) + 1 : len;
+        if (lf->partial_len[i] == 0 && (nl || take >= LOG_LINE_MAX)) {
+            /* whole lines straight from the read buffer: no copy, no per-container buffer */
+            size_t n = take < LOG_LINE_MAX ? take : LOG_LINE_MAX;
+            write_line(lf, stream, buf, n);
+            buf += n;
+            len -= n;
+            continue;
+        }
+        if (!lf->partial[i] && !(lf->partial[i] = malloc(LOG_LINE_MAX))) {
+            write_line(lf, stream, buf, take); /* no memory to wait for the line's end */
+            buf += take;
+            len -= take;
+            continue;
+        }
+        size_t room = LOG_LINE_MAX - lf->partial_len[i];
         if (take > room)
             take = room;
         memcpy(lf->partial[i] + lf->partial_len[i], buf, take);
@@ -129,6 +154,8 @@ static void consume(struct logfile *lf, int stream, const char *buf, size_t len)
         if (lf->partial[i][lf->partial_len[i] - 1] == '\n' || lf->partial_len[i] == LOG_LINE_MAX) {
             write_line(lf, stream, lf->partial[i], lf->partial_len[i]);
             lf->partial_len[i] = 0;
+            free(lf->partial[i]);
+            lf->partial[i] = NULL;
         }
     }
 }
@@ -170,8 +197,6 @@ int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
         char p[PATH_MAX_BERTH];
         if (lf->fifo_fd[i] >= 0)
             continue;
-        if (!lf->partial[i] && !(lf->partial[i] = malloc(LOG_LINE_MAX)))
-            return err_set(e, ENOMEM, "output buffer");
         if (util_fmt(p, sizeof p, e, "%s/%s", lf->dir, names[i]) < 0)
             return -1;
         lf->fifo_fd[i] = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

@@ -20,10 +20,10 @@ typedef void (*logfile_output_cb)(struct logfile *lf, int stream, const char *bu
 typedef void (*logfile_line_cb)(struct logfile *lf, const char *line, size_t len);
 
 struct logfile {
-    char dir[PATH_MAX_BERTH];
+    char *dir; /* malloc'd: memory per container matters */
     int fifo_fd[2]; /* read ends, O_NONBLOCK; -1 when closed */
     ev_io fifo_w[2];
-    char *partial[2]; /* LOG_LINE_MAX each, allocated while attached (memory per container) */
+    char *partial[2]; /* LOG_LINE_MAX each, only while a line is incomplete */
     size_t partial_len[2];
     int file_fd;
     long long size;
@@ -34,8 +34,11 @@ struct logfile {
     void *data;
 };
 
-/* Init LF for container directory DIR (no fds opened yet). */
-void logfile_init(struct logfile *lf, const char *dir, long long max_size, int max_file);
+/* Init LF for container directory DIR (no fds opened yet). Fails only on ENOMEM. */
+int logfile_init(struct logfile *lf, const char *dir, long long max_size, int max_file,
+                 struct err *e);
+/* Close everything and free what init allocated. */
+void logfile_free(struct logfile *lf, struct ev_loop *loop);
 /* Create the FIFOs DIR/stdout.fifo, DIR/stderr.fifo (existing ones are kept). */
 int logfile_make_fifos(const char *dir, struct err *e);
 /* Open the read ends and the log file and start watching (on a start, and on re-adoption). */

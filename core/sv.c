@@ -3,6 +3,7 @@
  * snapshot in an ev_prepare watcher, reconciliation at start and graceful shutdown. */
 #include "core/sv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "core/server.h"
 #include "core/snapshot.h"
 #include "core/util.h"
+#include "storage/image.h"
 
 void sv_mark_dirty(struct sv *sv)
 {
@@ -253,6 +255,13 @@ static void on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
     /* the prepare watcher retries the write before the loop blocks again */
 }
 
+static void on_idle_periodic(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
 static void on_sweep_check(struct ev_loop *loop, ev_check *w, int revents)
 {
     struct sv *sv = w->data;
@@ -322,9 +331,40 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* ---- start ---- */
 
+static int remove_tree_fn(void *arg, struct err *e)
+{
+    return storage_remove_tree(arg, e);
+}
+
+/* Delete what removals left behind when a supervisor died mid-way (off the loop). */
+static void cleanup_trash(struct sv *sv)
+{
+    auto_closedir DIR *d = opendir(sv->containers_dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char p[PATH_MAX_BERTH];
+        struct err e = {0};
+        if (strncmp(de->d_name, ".trash-", 7) != 0)
+            continue;
+        if (util_fmt(p, sizeof p, &e, "%s/%s", sv->containers_dir, de->d_name) < 0 ||
+            sv_helper(sv, remove_tree_fn, p, NULL, NULL, &e) < 0)
+            log_err(&e, "clean up '%s'", de->d_name);
+    }
+}
+
 static void reconcile(struct sv *sv)
 {
     for (struct ctr *c = sv->ctrs; c; c = c->next) {
+        char dir[PATH_MAX_BERTH];
+        struct stat st;
+        struct err e = {0};
+        if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) == 0 &&
+            stat(dir, &st) < 0 && errno == ENOENT && c->state != CTR_RUNNING &&
+            c->state != CTR_PAUSED && c->state != CTR_STOPPING) {
+            /* its files are gone (a removal cut short by a crash): finish the removal */
+            (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
+            continue;
+        }
         switch (c->state) {
         case CTR_RUNNING:
         case CTR_PAUSED:
@@ -399,6 +439,10 @@ int sv_init(struct sv *sv, struct err *e)
     sv->prepare_w.data = sv;
     ev_prepare_start(sv->loop, &sv->prepare_w);
     ev_init(&sv->retry_w, on_retry_timer);
+    /* libev caps a blocking wait at about 60 s unless a periodic watcher makes it watch the
+     * wall clock with a timerfd: one that never fires keeps an idle berthd at zero wakeups */
+    ev_periodic_init(&sv->idle_w, on_idle_periodic, ev_time() + 10 * 365 * 86400., 0., NULL);
+    ev_periodic_start(sv->loop, &sv->idle_w);
     ev_check_init(&sv->sweep_w, on_sweep_check);
     sv->sweep_w.data = sv;
     ev_check_start(sv->loop, &sv->sweep_w);
@@ -415,6 +459,7 @@ int sv_init(struct sv *sv, struct err *e)
     }
     if (server_listen(sv, e) < 0)
         return -1;
+    cleanup_trash(sv);
     reconcile(sv);
     return 0;
 }

@@ -30,6 +30,7 @@ struct sv {
     ev_prepare prepare_w;
     ev_timer retry_w; /* retries a failed snapshot write */
     ev_check sweep_w; /* frees dead objects */
+    ev_periodic idle_w; /* never fires: lets libev block indefinitely while idle */
     struct ctr *ctrs; /* newest first */
     int nctrs;
     struct client *clients;

@@ -75,12 +75,8 @@ sv_kill9() {
 
 # PIDs of processes that hold a file of this test open (container inits hold their FIFOs).
 leftover_pids() {
-    local p
-    for p in /proc/[0-9]*; do
-        if ls -l "$p/fd" 2>/dev/null | grep -q "$TESTDIR"; then
-            echo "${p#/proc/}"
-        fi
-    done
+    # one find instead of an ls per process: ~0.03 s instead of ~2.5 s on a busy machine
+    find /proc/[0-9]*/fd -maxdepth 1 -lname "*$TESTDIR*" 2>/dev/null | cut -d/ -f3 | sort -u
 }
 
 sv_stop() {

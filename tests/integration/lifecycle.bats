@@ -71,7 +71,7 @@ gone() {
 }
 
 @test "run with a missing command exits 127 with 'executable file not found'" {
-    run b run --name miss busybox nosuchcommand
+    run -127 b run --name miss busybox nosuchcommand
     [ "$status" -eq 127 ]
     [[ "$output" == "berth: "*"executable file not found"* ]]
     [ "$(state miss)" = exited ]
@@ -101,7 +101,7 @@ gone() {
 }
 
 @test "run --rm removes the container after a failed start" {
-    run b run --rm --name tmp busybox nosuchcommand
+    run -127 b run --rm --name tmp busybox nosuchcommand
     [ "$status" -eq 127 ]
     [[ "$output" == *"executable file not found"* ]]
     eventually gone tmp
@@ -438,7 +438,8 @@ gone() {
     [ "$output" = r ]
     gone r
     [ -z "$(b ps -a -q)" ]
-    ! kill -0 "$pid" 2>/dev/null
+    run kill -0 "$pid"
+    [ "$status" -ne 0 ]
 }
 
 @test "rm of an exited container removes it" {
@@ -449,7 +450,8 @@ gone() {
 }
 
 @test "restart of an exited container runs it again" {
-    b run --name re busybox sh -c 'echo ran; exit 2'
+    run b run --name re busybox sh -c 'echo ran; exit 2'
+    [ "$status" -eq 2 ]
     local started
     started=$(b inspect re | jq -r '.[0].State.StartedAt')
     run b restart re
