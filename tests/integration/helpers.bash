@@ -123,3 +123,8 @@ state() {
 exit_code_of() {
     b inspect "$1" | jq -r '.[0].State.ExitCode'
 }
+
+# state_is NAME STATE: for eventually (its arguments are expanded once, a function is re-run)
+state_is() {
+    [ "$(state "$1")" = "$2" ]
+}

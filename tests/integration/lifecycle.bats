@@ -13,6 +13,11 @@ gone() {
     ! b inspect "$1" >/dev/null 2>&1
 }
 
+# clients_at_least N: berthd serves N clients (the info request counted)
+clients_at_least() {
+    [ "$(q info | sed 's/^ok //' | jq -r .Clients)" -ge "$1" ]
+}
+
 # ---- run, exit codes -------------------------------------------------------------------
 
 @test "run -d prints the full id and the container is running" {
@@ -43,7 +48,7 @@ gone() {
 @test "run attached: a container killed by SIGKILL exits 128+9" {
     "$BERTH" --socket "$SOCK" run --name k busybox sleep 100 &
     local cp=$!
-    eventually test "$(state k)" = running
+    eventually state_is k running
     b kill k
     local rc=0
     wait "$cp" || rc=$?
@@ -485,4 +490,54 @@ gone() {
     b stop -t 0 life
     b rm life
     [ -z "$(b ps -a -q)" ]
+}
+
+# ---- --rm details, stopping ------------------------------------------------------------
+
+@test "restart of an --rm container does not remove it" {
+    b run -d --rm --name r busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+    run b restart -t 1 r
+    [ "$status" -eq 0 ]
+    [ "$(state r)" = running ]
+    b stop r
+    eventually gone r
+}
+
+@test "a waiter on an --rm container still gets the exit code" {
+    b run -d --rm --name r busybox sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
+    "$BERTH" --socket "$SOCK" wait r >"$TESTDIR/w" &
+    local wp=$!
+    eventually clients_at_least 2
+    b stop r
+    wait "$wp"
+    [ "$(cat "$TESTDIR/w")" = 3 ]
+    eventually gone r
+}
+
+@test "a stopping container counts as running for rm without -f" {
+    b run -d --name s busybox sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+    "$BERTH" --socket "$SOCK" stop -t 5 s >/dev/null &
+    local sp=$!
+    eventually state_is s stopping
+    run b rm s
+    [ "$status" -eq 1 ]
+    [ "$output" = "berth: container is running: stop it first or use force" ]
+    b kill s
+    wait "$sp"
+    [ "$(state s)" = exited ]
+}
+
+@test "stop -t -1 waits for ever (until the container exits)" {
+    b run -d --name s busybox sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+    "$BERTH" --socket "$SOCK" stop -t -1 s >/dev/null &
+    local sp=$!
+    eventually state_is s stopping
+    sleep 1.5
+    [ "$(state s)" = stopping ]
+    kill -0 "$sp"
+    b kill s
+    local rc=0
+    wait "$sp" || rc=$?
+    [ "$rc" -eq 0 ]
+    [ "$(exit_code_of s)" = 137 ]
 }

@@ -74,7 +74,7 @@ l5" ]
     run b logs --tail -1 l
     [ "$status" -eq 1 ]
     [[ "$output" == "berth: "* ]]
-    run q 'logs l tail=abc'
+    run q 'logs tail=abc l'
     [[ "$output" == "err 400 "* ]]
 }
 
@@ -111,7 +111,7 @@ two" ]
     run b logs --since garbage l
     [ "$status" -eq 1 ]
     [[ "$output" == "berth: "*since* ]]
-    run q 'logs l since=garbage'
+    run q 'logs since=garbage l'
     [[ "$output" == "err 400 "* ]]
 }
 
@@ -206,7 +206,6 @@ third" ]
 }
 
 @test "events text lines: RFC3339Nano time, type, action, id, sorted attributes" {
-    skip "BUG: timeNano is sent as a double in exponent form (1.79e+18); berth events prints 1970-01-01T00:00:00.000000001Z"
     b run --name ev --label zz=last --label aa=first busybox sh -c 'exit 4' || true
     run b events --since 1h --until "$(until_now)" --filter event=die
     [ "$status" -eq 0 ]
@@ -219,7 +218,6 @@ third" ]
 }
 
 @test "events JSON: time and timeNano are integers that agree" {
-    skip "BUG: timeNano is sent as a double in exponent form (1.7953761195806748e+18), not an integer"
     b run --name ev busybox true
     run q "events since=1h until=$(until_now) filter=event=die"
     local line=${lines[1]}
@@ -228,16 +226,6 @@ third" ]
     t=$(jq -r .time <<<"$line")
     tn=$(grep -o '"timeNano":[0-9]*' <<<"$line" | cut -d: -f2)
     [ "${tn:0:10}" = "$t" ]
-}
-
-@test "events text lines: action, id and sorted attributes" {
-    b run --name ev --label zz=last --label aa=first busybox sh -c 'exit 4' || true
-    run b events --since 1h --until "$(until_now)" --filter event=die
-    [ "$status" -eq 0 ]
-    [ "${#lines[@]}" -eq 1 ]
-    local id
-    id=$(b inspect ev | jq -r '.[0].Id')
-    [[ "${lines[0]}" == *" container die $id (aa=first, exitCode=4, image=busybox, name=ev, zz=last)" ]]
 }
 
 @test "events --filter event=die shows only die events" {
