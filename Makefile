@@ -40,6 +40,9 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
         fuzz clean run image bench
 all: $(BUILD)/berthd $(BUILD)/berth image
 
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+$(BUILD)/core/verbs.o: override CFLAGS += -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"

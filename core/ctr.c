@@ -654,6 +654,7 @@ static void on_pidfd_readable(struct ev_loop *loop, ev_io *w, int revents)
     (void)close(c->pidfd);
     c->pidfd = -1;
     (void)ctr_handle(c, CTR_EV_EXITED, -1, NULL);
+    sv_shutdown_progress(c->sv);
 }
 
 int ctr_adopt(struct ctr *c)

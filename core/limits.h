@@ -10,12 +10,15 @@
 #define CTR_ENV_MAX          1024 /* environment entries */
 #define CTR_LABELS_MAX       256
 #define CTR_MOUNTS_MAX       128
-#define CTR_STR_MAX          4096          /* one argument, env entry, label or path */
-#define CTL_CLIENTS_MAX      1024          /* control connections at once */
-#define CTL_LINE_MAX         (64 * 1024)   /* one request line, newline included */
-#define CTL_OUT_MAX          (1024 * 1024) /* queued reply bytes before a client is dropped */
-#define CTL_WORDS_MAX        4096          /* words in one request */
-#define CTL_FDS_MAX          3             /* fds passed with one request */
+#define CTR_STR_MAX          4096              /* one argument, env entry, label or path */
+#define CTL_CLIENTS_MAX      1024              /* control connections at once */
+#define CTL_LINE_MAX         (64 * 1024)       /* one request line, newline included */
+#define CTL_OUT_MAX          (1024 * 1024)     /* queued reply bytes before a client is dropped */
+#define CTL_WORDS_MAX        4096              /* words in one request */
+#define CTL_OUT_HIGH         (CTL_OUT_MAX / 2) /* attach output queued: hold the container back */
+#define CTL_OUT_LOW          (CTL_OUT_MAX / 8) /* ... until the queue is down to this */
+#define CTL_STALL_SECONDS    30 /* an attached client making no progress is dropped */
+#define CTL_FDS_MAX          3  /* fds passed with one request */
 #define SNAPSHOT_MAX         (64 * 1024 * 1024)
 #define EVENTS_RING_MAX      4096        /* events kept for --since replay */
 #define LOG_LINE_MAX         (16 * 1024) /* a longer line is split (as Docker does) */

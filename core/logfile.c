@@ -161,10 +161,10 @@ static void consume(struct logfile *lf, int stream, const char *buf, size_t len)
 }
 
 /* Returns 1 at EOF or error (the FIFO is closed then), 0 at EAGAIN. */
-static int drain(struct logfile *lf, struct ev_loop *loop, int i)
+static int drain(struct logfile *lf, struct ev_loop *loop, int i, int force)
 {
     char buf[65536];
-    for (int rounds = 0; rounds < 16; rounds++) {
+    for (int rounds = 0; rounds < 16 && (force || !lf->paused); rounds++) {
         ssize_t n = read(lf->fifo_fd[i], buf, sizeof buf);
         if (n > 0) {
             consume(lf, i + 1, buf, (size_t)n);
@@ -187,7 +187,7 @@ static void on_fifo_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct logfile *lf = w->data;
     (void)revents;
-    (void)drain(lf, loop, w == &lf->fifo_w[0] ? 0 : 1);
+    (void)drain(lf, loop, w == &lf->fifo_w[0] ? 0 : 1, 0);
 }
 
 int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
@@ -204,7 +204,8 @@ int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
             return err_set(e, errno, "open '%s'", p);
         ev_io_init(&lf->fifo_w[i], on_fifo_readable, lf->fifo_fd[i], EV_READ);
         lf->fifo_w[i].data = lf;
-        ev_io_start(loop, &lf->fifo_w[i]);
+        if (!lf->paused)
+            ev_io_start(loop, &lf->fifo_w[i]);
     }
     if (lf->file_fd < 0 && open_log(lf, e) < 0)
         return -1;
@@ -217,7 +218,7 @@ void logfile_detach(struct logfile *lf, struct ev_loop *loop)
         if (lf->fifo_fd[i] >= 0) {
             /* the processes are gone: what they wrote is in the pipe buffer */
             for (int k = 0; k < 64 && lf->fifo_fd[i] >= 0; k++)
-                if (drain(lf, loop, i) == 0)
+                if (drain(lf, loop, i, 1) == 0)
                     break;
             if (lf->fifo_fd[i] >= 0) {
                 ev_io_stop(loop, &lf->fifo_w[i]);
@@ -239,6 +240,23 @@ void logfile_close(struct logfile *lf, struct ev_loop *loop)
     logfile_detach(lf, loop);
     util_closep(&lf->file_fd);
     lf->file_fd = -1;
+}
+
+void logfile_pause(struct logfile *lf, struct ev_loop *loop)
+{
+    if (lf->paused++ > 0)
+        return;
+    for (int i = 0; i < 2; i++)
+        ev_io_stop(loop, &lf->fifo_w[i]);
+}
+
+void logfile_resume(struct logfile *lf, struct ev_loop *loop)
+{
+    if (lf->paused == 0 || --lf->paused > 0)
+        return;
+    for (int i = 0; i < 2; i++)
+        if (lf->fifo_fd[i] >= 0)
+            ev_io_start(loop, &lf->fifo_w[i]);
 }
 
 int logfile_line_time(const char *line, size_t len, int64_t *ns)

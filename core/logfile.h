@@ -20,7 +20,7 @@ typedef void (*logfile_output_cb)(struct logfile *lf, int stream, const char *bu
 typedef void (*logfile_line_cb)(struct logfile *lf, const char *line, size_t len);
 
 struct logfile {
-    char *dir; /* malloc'd: memory per container matters */
+    char *dir;      /* malloc'd: memory per container matters */
     int fifo_fd[2]; /* read ends, O_NONBLOCK; -1 when closed */
     ev_io fifo_w[2];
     char *partial[2]; /* LOG_LINE_MAX each, only while a line is incomplete */
@@ -29,6 +29,7 @@ struct logfile {
     long long size;
     long long max_size;
     int max_file;
+    int paused; /* attached clients that asked to hold the output (backpressure) */
     logfile_output_cb on_output;
     logfile_line_cb on_line;
     void *data;
@@ -46,6 +47,10 @@ int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e);
 /* Read whatever is buffered now, write out partial lines, stop watching and close the fds. */
 void logfile_detach(struct logfile *lf, struct ev_loop *loop);
 void logfile_close(struct logfile *lf, struct ev_loop *loop);
+/* Stop / resume reading the FIFOs (counted): a slow attached client holds the container's
+ * output back (it blocks on a full pipe) instead of having it dropped. */
+void logfile_pause(struct logfile *lf, struct ev_loop *loop);
+void logfile_resume(struct logfile *lf, struct ev_loop *loop);
 
 /* A reader of the log files for `logs`. */
 struct logfile_reader {

@@ -33,15 +33,26 @@ static void client_close_fds(struct client *cl)
     cl->nfds = 0;
 }
 
+static void unthrottle(struct client *cl)
+{
+    if (!cl->throttling)
+        return;
+    ev_timer_stop(cl->sv->loop, &cl->stall_w);
+    logfile_resume(&cl->throttling->log, cl->sv->loop);
+    cl->throttling = NULL;
+}
+
 static void client_kill(struct client *cl, const char *why)
 {
     if (cl->dead)
         return;
     log_msg(LOG_DEBUG, "client %d dropped: %s", cl->fd, why);
     cl->dead = 1;
+    unthrottle(cl);
     ev_io_stop(cl->sv->loop, &cl->rw);
     ev_io_stop(cl->sv->loop, &cl->ww);
     ev_timer_stop(cl->sv->loop, &cl->until_w);
+    ev_timer_stop(cl->sv->loop, &cl->stall_w);
     (void)close(cl->fd);
     cl->fd = -1;
     client_close_fds(cl);
@@ -126,6 +137,7 @@ static void process_lines(struct client *cl);
 
 void client_op_done(struct client *cl)
 {
+    unthrottle(cl);
     cl->op = OP_NONE;
     cl->op_ctr = NULL;
     cl->op_attach = 0;
@@ -268,14 +280,20 @@ static int client_write(struct client *cl)
                          MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN)
+        if (n < 0 && errno == EAGAIN) {
+            if (cl->throttling && cl->out.len - cl->out_off <= CTL_OUT_LOW)
+                unthrottle(cl);
             return 0;
+        }
         if (n < 0) {
             client_kill(cl, strerror(errno));
             return -1;
         }
         cl->out_off += (size_t)n;
+        if (cl->throttling)
+            ev_timer_again(cl->sv->loop, &cl->stall_w); /* progress: restart the stall clock */
     }
+    unthrottle(cl);
     proto_buf_reset(&cl->out);
     cl->out_off = 0;
     return 1;
@@ -330,6 +348,13 @@ static int peer_allowed(const struct sv *sv, int fd)
     return cr.uid == 0 || (sv->group != (gid_t)-1 && cr.gid == sv->group);
 }
 
+static void on_client_stalled(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    client_kill(w->data, "attached client made no progress");
+}
+
 static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct sv *sv = w->data;
@@ -372,6 +397,9 @@ static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
         cl->ww.data = cl;
         ev_init(&cl->until_w, NULL);
+        ev_init(&cl->stall_w, on_client_stalled);
+        cl->stall_w.repeat = CTL_STALL_SECONDS;
+        cl->stall_w.data = cl;
         ev_io_start(loop, &cl->rw);
         cl->next = sv->clients;
         sv->clients = cl;
@@ -652,8 +680,14 @@ void server_ctr_output(struct sv *sv, struct ctr *c, int stream, const char *buf
             if (cl->early.len + line.len > CTL_OUT_MAX ||
                 proto_buf_append(&cl->early, line.data, line.len) < 0)
                 client_kill(cl, "early output too large");
-        } else
+        } else {
             client_send(cl, line.data, line.len);
+            if (!cl->dead && !cl->throttling && cl->out.len - cl->out_off > CTL_OUT_HIGH) {
+                cl->throttling = c;
+                logfile_pause(&c->log, sv->loop);
+                ev_timer_again(sv->loop, &cl->stall_w);
+            }
+        }
     }
     proto_buf_free(&line);
 }

@@ -61,6 +61,8 @@ struct client {
     ev_timer until_w;
     char **filters;
     size_t nfilters;
+    struct ctr *throttling; /* this client holds that container's output back */
+    ev_timer stall_w;       /* ... for at most CTL_STALL_SECONDS */
     struct proto_buf early; /* attach output that arrived before the start was confirmed */
     int exit_code;          /* attach to an auto-remove container: sent at removal */
     char exit_error[256];

@@ -24,14 +24,14 @@ struct sv {
     int pid1;
     int listen_fd;
     ev_io listen_w;
-    ev_timer accept_w;    /* resumes accepting after running out of fds */
+    ev_timer accept_w; /* resumes accepting after running out of fds */
     ev_child child_w;
     ev_signal sig_w[4];
     ev_prepare prepare_w;
-    ev_timer retry_w; /* retries a failed snapshot write */
-    ev_check sweep_w; /* frees dead objects */
+    ev_timer retry_w;   /* retries a failed snapshot write */
+    ev_check sweep_w;   /* frees dead objects */
     ev_periodic idle_w; /* never fires: lets libev block indefinitely while idle */
-    struct ctr *ctrs; /* newest first */
+    struct ctr *ctrs;   /* newest first */
     int nctrs;
     struct client *clients;
     int nclients;
@@ -40,7 +40,9 @@ struct sv {
     int snapshot_failing; /* last write failed: replies are held */
     int shutting_down;
     int discard_corrupt;
-    unsigned long long nofile_orig; /* soft RLIMIT_NOFILE at start (0: unchanged) */ /* a corrupt snapshot is moved aside instead of failing the start */
+    unsigned long long nofile_orig;
+        /* soft RLIMIT_NOFILE at start (0: unchanged) */ /* a corrupt snapshot is moved aside
+                                                            instead of failing the start */
     unsigned long long orphans_reaped;
     int64_t started_ns;
 };

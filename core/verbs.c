@@ -23,6 +23,13 @@
 #include "storage/image.h"
 
 #define BERTH_VERSION "0.1.0"
+#ifndef BERTH_GIT_COMMIT
+#define BERTH_GIT_COMMIT "unknown"
+#endif
+
+/* Options that take a boolean (1/0/true/false), checked for every verb. */
+#define BOOL_KEYS                                                                                  \
+    " all rm read_only open_stdin tty attach stdin force volumes proxy follow timestamps "
 
 struct verb {
     const char *name;
@@ -94,6 +101,7 @@ static void v_version(struct client *cl, const struct proto_req *req)
             arch = "arm64";
         cJSON_AddStringToObject(j, "Arch", arch);
         cJSON_AddStringToObject(j, "KernelVersion", uname(&u) == 0 ? u.release : "unknown");
+        cJSON_AddStringToObject(j, "GitCommit", BERTH_GIT_COMMIT);
     }
     client_reply_json(cl, j);
 }
@@ -116,6 +124,13 @@ static void v_info(struct client *cl, const struct proto_req *req)
     }
     cJSON *j = cJSON_CreateObject();
     if (j) {
+        /* a stable identity of this supervisor: FNV-1a of its root */
+        uint64_t h = 0xcbf29ce484222325ULL;
+        char id[32];
+        for (const char *p = sv->root; *p; p++)
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        (void)snprintf(id, sizeof id, "%016llx", (unsigned long long)h);
+        cJSON_AddStringToObject(j, "ID", id);
         cJSON_AddNumberToObject(j, "Containers", total);
         cJSON_AddNumberToObject(j, "ContainersRunning", running);
         cJSON_AddNumberToObject(j, "ContainersPaused", paused);
@@ -273,12 +288,6 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         client_reply_err(cl, 400, "%s", e.msg);
         return -1;
     }
-    static const char *const bools[] = {"rm", "read_only", "open_stdin", "tty", "attach", "stdin"};
-    for (size_t i = 0; i < ARRAY_LEN(bools); i++)
-        if (!flag_valid(proto_opt(req, bools[i]))) {
-            client_reply_err(cl, 400, "invalid value for %s: use 1 or 0", bools[i]);
-            return -1;
-        }
     cfg->auto_remove = flag(req, "rm");
     if (cfg->auto_remove && cfg->restart != CTR_RESTART_NO) {
         client_reply_err(cl, 400, "conflicting options: cannot specify both --restart and --rm");
@@ -1013,6 +1022,11 @@ void verbs_dispatch(struct client *cl, const struct proto_req *req)
         }
         if (memchr(req->opts[i].val, 0, req->opts[i].val_len)) {
             client_reply_err(cl, 400, "option '%s' holds a NUL byte", req->opts[i].key);
+            return;
+        }
+        (void)snprintf(key, sizeof key, " %s ", req->opts[i].key);
+        if (strstr(BOOL_KEYS, key) && !flag_valid(req->opts[i].val)) {
+            client_reply_err(cl, 400, "invalid value for %s: use 1 or 0", req->opts[i].key);
             return;
         }
     }

@@ -273,7 +273,6 @@ gone() {
 }
 
 @test "SIGTERM of berthd with a re-adopted container still running: berthd exits" {
-    skip "BUG: berthd never exits on SIGTERM when the last container to go down was re-adopted (pidfd exit does not call sv_shutdown_progress)"
     b run -d --name a busybox sh -c "$TRAP_LOOP"
     local pid
     pid=$(pid_of a)
