@@ -120,8 +120,10 @@ static int match_one(const cJSON *ev, const char *f)
     if (kl == 9 && strncmp(f, "container", 9) == 0) {
         const char *n = attr(attrs, "name");
         size_t vl = strlen(v);
-        return (n && strcmp(n, v) == 0) ||
-               (vl > 0 && cJSON_IsString(id) && strncmp(id->valuestring, v, vl) == 0);
+        /* a name, or an id of at least the short length (a shorter prefix would match
+         * unrelated containers by chance) */
+        return (n && strcmp(n, v) == 0) || (vl >= CTR_SHORT_ID_LEN && cJSON_IsString(id) &&
+                                            strncmp(id->valuestring, v, vl) == 0);
     }
     if (kl == 5 && strncmp(f, "label", 5) == 0) {
         const char *leq = strchr(v, '=');

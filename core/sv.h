@@ -41,8 +41,8 @@ struct sv {
     int shutting_down;
     int discard_corrupt;
     unsigned long long nofile_orig;
-        /* soft RLIMIT_NOFILE at start (0: unchanged) */ /* a corrupt snapshot is moved aside
-                                                            instead of failing the start */
+    /* soft RLIMIT_NOFILE at start (0: unchanged) */ /* a corrupt snapshot is moved aside
+                                                        instead of failing the start */
     unsigned long long orphans_reaped;
     int64_t started_ns;
 };

@@ -186,6 +186,7 @@ teardown() { sv_stop; }
 @test "the command starts with an empty signal mask and no ignored signals" {
     run b run busybox cat /proc/self/status
     [ "$status" -eq 0 ]
+    echo "$output" | grep -E '^Sig' >&2 # shown when the test fails
     echo "$output" | grep -qx 'SigBlk:[[:space:]]*0000000000000000'
     echo "$output" | grep -qx 'SigIgn:[[:space:]]*0000000000000000'
 }

@@ -2,7 +2,7 @@
 # berthd with a private root and socket; teardown stops it and asserts that nothing is left
 # behind (mounts, processes holding the test's files, the daemon itself).
 
-TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+TOP=${TOP:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 BUILD=${BUILD:-build}
 BERTHD="$TOP/$BUILD/berthd"
 BERTH="$TOP/$BUILD/berth"
