@@ -39,10 +39,8 @@ struct sv {
     int dirty;            /* snapshot needs writing */
     int snapshot_failing; /* last write failed: replies are held */
     int shutting_down;
-    int discard_corrupt;
-    unsigned long long nofile_orig;
-    /* soft RLIMIT_NOFILE at start (0: unchanged) */ /* a corrupt snapshot is moved aside
-                                                        instead of failing the start */
+    int discard_corrupt;            /* a corrupt snapshot is moved aside, not fatal */
+    unsigned long long nofile_orig; /* soft RLIMIT_NOFILE at start (0: unchanged) */
     unsigned long long orphans_reaped;
     int64_t started_ns;
 };
