@@ -236,6 +236,57 @@ static int populate_dev(int rootfd, struct err *e)
     return 0;
 }
 
+/* DESIGN §11: what a container must not read, and what it must not write. */
+static const char *const masked_paths[] = {
+    "proc/acpi",        "proc/asound",     "proc/kcore",       "proc/keys",
+    "proc/latency_stats", "proc/timer_list", "proc/timer_stats", "proc/sched_debug",
+    "proc/scsi",        "sys/firmware",    "sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+    "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+/* A masked file gets /dev/null bound over it (reads empty); a masked directory an empty
+ * read-only tmpfs. A path the kernel does not have is skipped. */
+static int mask_path(int rootfd, const char *rel, struct err *e)
+{
+    struct stat st;
+    char p[FD_PATH_MAX];
+    auto_close int fd = open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : err_set(e, errno, "open '/%s' to mask it", rel);
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "stat '/%s'", rel);
+    fd_path(fd, p);
+    if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "size=0,mode=0555") < 0)
+            return err_set(e, errno, "mask '/%s'", rel);
+    } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+        return err_set(e, errno, "mask '/%s'", rel);
+    return 0;
+}
+
+static int readonly_path(int rootfd, const char *rel, struct err *e)
+{
+    char p[FD_PATH_MAX];
+    auto_close int fd = open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : err_set(e, errno, "open '/%s'", rel);
+    fd_path(fd, p);
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return err_set(e, errno, "bind '/%s'", rel);
+    /* the bind is a new mount on top: reopen to reach it, then make it read-only */
+    auto_close int top = open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+    if (top < 0)
+        return err_set(e, errno, "open '/%s'", rel);
+    fd_path(top, p);
+    if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) < 0)
+        return err_set(e, errno, "make '/%s' read-only", rel);
+    return 0;
+}
+
 static int check_overlay_path(const char *what, const char *p, struct err *e)
 {
     if (!p || !*p)
@@ -290,6 +341,12 @@ int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
         return -1;
     if (populate_dev(rootfd, e) < 0)
         return -1;
+    for (size_t i = 0; !r->privileged && i < ARRAY_LEN(masked_paths); i++)
+        if (mask_path(rootfd, masked_paths[i], e) < 0)
+            return -1;
+    for (size_t i = 0; !r->privileged && i < ARRAY_LEN(readonly_paths); i++)
+        if (readonly_path(rootfd, readonly_paths[i], e) < 0)
+            return -1;
 
     /* pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
      * removes it without needing a directory for it in the image */

@@ -18,6 +18,7 @@ struct storage_rootfs {
     const char *resolv;   /* file bound over /etc/resolv.conf, or NULL */
     int read_only;        /* remount / read-only after setup */
     int host_network;     /* the container shares the host's netns */
+    int privileged;       /* no masked or read-only /proc and /sys paths */
 };
 
 /* In the child, after clone(CLONE_NEWNS|CLONE_NEWPID|...) and before exec: make every mount
