@@ -41,6 +41,16 @@ enum {
     RUN_LABEL,
     RUN_LOG_OPT,
     RUN_BACKOFF,
+    RUN_CAP_ADD,
+    RUN_CAP_DROP,
+    RUN_PRIVILEGED,
+    RUN_SECURITY_OPT,
+    RUN_MEMORY,
+    RUN_MEMORY_SWAP,
+    RUN_PIDS_LIMIT,
+    RUN_CPUS,
+    RUN_CPU_SHARES,
+    RUN_INIT,
     RUN_NFLAGS,
 };
 
@@ -63,6 +73,16 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_LABEL] = {'l', "label", 1},
     [RUN_LOG_OPT] = {0, "log-opt", 1},
     [RUN_BACKOFF] = {0, "restart-backoff", 1},
+    [RUN_CAP_ADD] = {0, "cap-add", 1},
+    [RUN_CAP_DROP] = {0, "cap-drop", 1},
+    [RUN_PRIVILEGED] = {0, "privileged", 0},
+    [RUN_SECURITY_OPT] = {0, "security-opt", 1},
+    [RUN_MEMORY] = {'m', "memory", 1},
+    [RUN_MEMORY_SWAP] = {0, "memory-swap", 1},
+    [RUN_PIDS_LIMIT] = {0, "pids-limit", 1},
+    [RUN_CPUS] = {0, "cpus", 1},
+    [RUN_CPU_SHARES] = {'c', "cpu-shares", 1},
+    [RUN_INIT] = {0, "init", 0},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -78,6 +98,13 @@ static const char *const run_keys[RUN_NFLAGS] = {
     [RUN_READ_ONLY] = "read_only",
     [RUN_NETWORK] = "network",
     [RUN_STOP_SIGNAL] = "stop_signal",
+    [RUN_CAP_ADD] = "cap_add",
+    [RUN_CAP_DROP] = "cap_drop",
+    [RUN_PRIVILEGED] = "privileged",
+    [RUN_PIDS_LIMIT] = "pids_limit",
+    [RUN_CPUS] = "cpus",
+    [RUN_CPU_SHARES] = "cpu_shares",
+    [RUN_INIT] = "init",
 };
 
 static int put_opt(struct proto_buf *req, const char *key, const char *val, struct err *e)
@@ -227,6 +254,28 @@ static int put_flag(struct proto_buf *req, const struct client_opt *o, struct er
         return put_opt(req, "label", b.data, e);
     case RUN_LOG_OPT:
         return put_log_opt(req, val, e);
+    case RUN_MEMORY:
+    case RUN_MEMORY_SWAP: {
+        char num[32];
+        if (o->flag == RUN_MEMORY_SWAP && strcmp(val, "-1") == 0)
+            return put_opt(req, "memory_swap", "-1", e);
+        if (parse_ram(val, &n) < 0)
+            return err_set(e, 0, "invalid size '%s' for --%s", val, run_flags[o->flag].long_name);
+        if (util_fmt(num, sizeof num, e, "%lld", n) < 0)
+            return -1;
+        return put_opt(req, o->flag == RUN_MEMORY ? "memory" : "memory_swap", num, e);
+    }
+    case RUN_SECURITY_OPT:
+        /* seccomp=FILE: the profile is read here and sent inline, so berthd never opens a
+         * path named by a client */
+        if (strncmp(val, "seccomp=", 8) == 0 && strcmp(val + 8, "unconfined") != 0) {
+            size_t len = 0;
+            auto_free char *txt = util_read_file(val + 8, CTL_LINE_MAX / 2, &len, e);
+            if (!txt)
+                return err_wrap(e, "seccomp profile");
+            return put_opt(req, "seccomp_profile", txt, e);
+        }
+        return put_opt(req, "security_opt", val, e);
     case RUN_BACKOFF:
         return put_backoff(req, val, e);
     default:
