@@ -128,6 +128,9 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->hostname);
     free(cfg->user);
     free(cfg->workdir);
+    strv_free(cfg->cap_add);
+    strv_free(cfg->cap_drop);
+    free(cfg->seccomp_profile);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -239,6 +242,19 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddNumberToObject(j, "BackoffMin", cfg->backoff_min_ms);
     cJSON_AddNumberToObject(j, "BackoffMax", cfg->backoff_max_ms);
     cJSON_AddNumberToObject(j, "BackoffReset", cfg->backoff_reset_ms);
+    cJSON_AddItemToObject(j, "CapAdd", strv_json(cfg->cap_add));
+    cJSON_AddItemToObject(j, "CapDrop", strv_json(cfg->cap_drop));
+    cJSON_AddBoolToObject(j, "Privileged", cfg->privileged);
+    cJSON_AddBoolToObject(j, "NoNewPrivileges", cfg->no_new_privs);
+    cJSON_AddBoolToObject(j, "SeccompUnconfined", cfg->seccomp_unconfined);
+    if (cfg->seccomp_profile)
+        cJSON_AddStringToObject(j, "SeccompProfile", cfg->seccomp_profile);
+    cJSON_AddNumberToObject(j, "Memory", (double)cfg->memory);
+    cJSON_AddNumberToObject(j, "MemorySwap", (double)cfg->memory_swap);
+    cJSON_AddNumberToObject(j, "PidsLimit", (double)cfg->pids_limit);
+    cJSON_AddNumberToObject(j, "NanoCpus", (double)cfg->nano_cpus);
+    cJSON_AddNumberToObject(j, "CpuShares", (double)cfg->cpu_shares);
+    cJSON_AddBoolToObject(j, "Init", cfg->init);
     return j;
 }
 
@@ -346,7 +362,32 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     INT_FIELD("BackoffMin", backoff_min_ms, 1, 1e9);
     INT_FIELD("BackoffMax", backoff_max_ms, 1, 1e9);
     INT_FIELD("BackoffReset", backoff_reset_ms, 1, 1e9);
+    cfg->no_new_privs = 1;
+    cfg->pids_limit = PIDS_LIMIT_DEFAULT;
+    INT_FIELD("Privileged", privileged, 0, 1);
+    INT_FIELD("NoNewPrivileges", no_new_privs, 0, 1);
+    INT_FIELD("SeccompUnconfined", seccomp_unconfined, 0, 1);
+    INT_FIELD("Memory", memory, 0, 1e15);
+    INT_FIELD("MemorySwap", memory_swap, -1, 1e15);
+    INT_FIELD("PidsLimit", pids_limit, -1, 1e9);
+    INT_FIELD("NanoCpus", nano_cpus, 0, 1e13);
+    INT_FIELD("CpuShares", cpu_shares, 0, 262144);
+    INT_FIELD("Init", init, 0, 1);
 #undef INT_FIELD
+    if (json_strv(j, "CapAdd", CTR_CAPS_MAX, &cfg->cap_add, e) < 0 ||
+        json_strv(j, "CapDrop", CTR_CAPS_MAX, &cfg->cap_drop, e) < 0)
+        goto fail;
+    const cJSON *prof = cJSON_GetObjectItemCaseSensitive(j, "SeccompProfile");
+    if (prof) {
+        if (!cJSON_IsString(prof) || strlen(prof->valuestring) > CTL_LINE_MAX) {
+            err_set(e, EINVAL, "config: 'SeccompProfile' must be a string");
+            goto fail;
+        }
+        if (!(cfg->seccomp_profile = strdup(prof->valuestring))) {
+            err_set(e, ENOMEM, "config: 'SeccompProfile'");
+            goto fail;
+        }
+    }
     if (json_str(j, "Network", 0, &s, e) < 0)
         goto fail;
     cfg->network = s && strcmp(s, "host") == 0 ? CTR_NET_HOST : CTR_NET_NONE;

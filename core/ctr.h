@@ -70,6 +70,20 @@ struct ctr_config {
     long long log_max_size;
     int log_max_file;
     int backoff_min_ms, backoff_max_ms, backoff_reset_ms;
+    /* isolation (DESIGN §11) */
+    char **cap_add; /* capability names as given, NULL-terminated */
+    char **cap_drop;
+    int privileged;
+    int no_new_privs; /* default on */
+    int seccomp_unconfined;
+    char *seccomp_profile; /* Docker-format JSON text, or NULL for the default profile */
+    /* resources (0 = unset) */
+    long long memory;
+    long long memory_swap; /* -1 = unlimited */
+    long long pids_limit;  /* -1 = unlimited; default PIDS_LIMIT_DEFAULT */
+    long long nano_cpus;
+    long long cpu_shares;
+    int init;
 };
 
 struct ctr {

@@ -28,5 +28,7 @@
 #define BACKOFF_MIN_MS       100
 #define BACKOFF_MAX_MS       60000
 #define BACKOFF_RESET_MS     10000
+#define PIDS_LIMIT_DEFAULT   2048
+#define CTR_CAPS_MAX         64
 #define STOP_TIMEOUT_DEFAULT 10
 #define PATH_MAX_BERTH       4096

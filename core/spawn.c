@@ -12,13 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 
+#include "core/caps.h"
 #include "core/ctr.h"
+#include "core/seccomp.h"
 #include "core/sv.h"
 #include "core/util.h"
 #include "net/link.h"
@@ -136,7 +139,8 @@ static int setup_stdio(const char *dir, int stdin_fd, struct err *e)
 }
 
 static __attribute__((noreturn)) void child_main(const struct ctr *c, const char *dir,
-                                                 const char *lower, int stdin_fd, int report_fd)
+                                                 const char *lower, int stdin_fd, int report_fd,
+                                                 const struct seccomp_bpf *bpf)
 {
     struct err e = {0};
     char upper[PATH_MAX_BERTH], work[PATH_MAX_BERTH], merged[PATH_MAX_BERTH];
@@ -193,6 +197,7 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         .resolv = resolv_f,
         .read_only = 0, /* remounted below, after the working directory exists */
         .host_network = c->cfg.network == CTR_NET_HOST,
+        .privileged = c->cfg.privileged,
     };
     if (storage_rootfs_setup(&rf, &e) < 0)
         child_fail(report_fd, 125, &e);
@@ -220,10 +225,34 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     if (!envp)
         child_fail(report_fd, 125, &e);
 
+    /* DESIGN §11, in order: capabilities, no_new_privs, seccomp, then exec */
+    struct caps_spec cs = {.privileged = c->cfg.privileged};
+    for (char **n = c->cfg.cap_add; n && *n; n++)
+        if (caps_spec_add(&cs, *n, 0, &e) < 0)
+            child_fail(report_fd, 125, &e);
+    for (char **n = c->cfg.cap_drop; n && *n; n++)
+        if (caps_spec_add(&cs, *n, 1, &e) < 0)
+            child_fail(report_fd, 125, &e);
+    int non_root = u.uid != 0;
+    /* without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: do it while
+     * still root (the profile allows the uid switch that follows) */
+    int seccomp_early = !c->cfg.no_new_privs && non_root;
+    if (seccomp_early && seccomp_bpf_load(bpf, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (caps_before_setuid(&cs, non_root, &e) < 0)
+        child_fail(report_fd, 125, &e);
     if (setgroups((size_t)u.ngroups, u.groups) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
         err_set(&e, errno, "set user %u:%u", (unsigned)u.uid, (unsigned)u.gid);
         child_fail(report_fd, 125, &e);
     }
+    if (caps_after_setuid(&cs, non_root, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (c->cfg.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        err_set(&e, errno, "set no_new_privs");
+        child_fail(report_fd, 125, &e);
+    }
+    if (!seccomp_early && seccomp_bpf_load(bpf, &e) < 0)
+        child_fail(report_fd, 125, &e);
     /* nothing of berthd may leak into the container: every fd above 2 closes at exec */
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
         err_set(&e, errno, "close inherited fds");
@@ -233,9 +262,67 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     child_fail(report_fd, code, &e);
 }
 
+/* Compiled seccomp programs by (mode, capabilities, profile): building one with libseccomp
+ * costs tens of milliseconds, loading a compiled one microseconds. */
+#define BPF_CACHE_SIZE 8
+static struct {
+    int used;
+    int mode;
+    uint64_t caps;
+    char *profile;
+    struct seccomp_bpf bpf;
+} bpf_cache[BPF_CACHE_SIZE];
+static unsigned bpf_cache_next;
+
+static const struct seccomp_bpf *compiled_profile(const struct ctr *c, struct err *e)
+{
+    struct caps_spec cs = {.privileged = c->cfg.privileged};
+    struct seccomp_spec ss = {.mode = SECCOMP_MODE_DEFAULT};
+    for (char **n = c->cfg.cap_add; n && *n; n++)
+        if (caps_spec_add(&cs, *n, 0, e) < 0)
+            return NULL;
+    for (char **n = c->cfg.cap_drop; n && *n; n++)
+        if (caps_spec_add(&cs, *n, 1, e) < 0)
+            return NULL;
+    if (c->cfg.privileged || c->cfg.seccomp_unconfined)
+        ss.mode = SECCOMP_MODE_UNCONFINED;
+    else if (c->cfg.seccomp_profile) {
+        ss.mode = SECCOMP_MODE_FILE;
+        ss.profile_text = c->cfg.seccomp_profile;
+        ss.len = strlen(c->cfg.seccomp_profile);
+    }
+    uint64_t caps = caps_effective_set(&cs);
+    for (int i = 0; i < BPF_CACHE_SIZE; i++)
+        if (bpf_cache[i].used && bpf_cache[i].mode == ss.mode && bpf_cache[i].caps == caps &&
+            (ss.mode != SECCOMP_MODE_FILE || strcmp(bpf_cache[i].profile, ss.profile_text) == 0))
+            return &bpf_cache[i].bpf;
+    unsigned k = bpf_cache_next++ % BPF_CACHE_SIZE;
+    struct seccomp_bpf fresh;
+    char *profile = NULL;
+    if (ss.mode == SECCOMP_MODE_FILE && !(profile = strdup(ss.profile_text)))
+        return err_set(e, ENOMEM, "seccomp profile"), NULL;
+    if (seccomp_compile(&ss, caps, &fresh, e) < 0) {
+        free(profile);
+        return NULL;
+    }
+    if (bpf_cache[k].used) {
+        seccomp_bpf_free(&bpf_cache[k].bpf);
+        free(bpf_cache[k].profile);
+    }
+    bpf_cache[k].used = 1;
+    bpf_cache[k].mode = ss.mode;
+    bpf_cache[k].caps = caps;
+    bpf_cache[k].profile = profile;
+    bpf_cache[k].bpf = fresh;
+    return &bpf_cache[k].bpf;
+}
+
 int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_rootfs,
                     int stdin_fd, pid_t *pid, int *report_fd, struct err *e)
 {
+    const struct seccomp_bpf *bpf = compiled_profile(c, e);
+    if (!bpf)
+        return err_wrap(e, "seccomp profile of '%s'", c->name);
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return err_set(e, errno, "create report pipe for '%s'", c->name);
@@ -252,7 +339,7 @@ int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_
     }
     if (rc == 0) {
         (void)close(p[0]);
-        child_main(c, ctr_dir, image_rootfs, stdin_fd, p[1]);
+        child_main(c, ctr_dir, image_rootfs, stdin_fd, p[1], bpf);
     }
     (void)close(p[1]);
     if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {

@@ -7,15 +7,18 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "core/caps.h"
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/log.h"
+#include "core/seccomp.h"
 #include "core/server.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -27,9 +30,14 @@
 #define BERTH_GIT_COMMIT "unknown"
 #endif
 
+#define ISOLATION_KEYS                                                                             \
+    "cap_add cap_drop privileged security_opt seccomp_profile memory memory_swap pids_limit "      \
+    "cpus cpu_shares init "
+
 /* Options that take a boolean (1/0/true/false), checked for every verb. */
 #define BOOL_KEYS                                                                                  \
-    " all rm read_only open_stdin tty attach stdin force volumes proxy follow timestamps "
+    " all rm read_only open_stdin tty attach stdin force volumes proxy follow timestamps "         \
+    "privileged init "
 
 struct verb {
     const char *name;
@@ -233,6 +241,130 @@ static int generate_name(struct sv *sv, char *buf, size_t size)
     return -1;
 }
 
+static int strv_from_opts(const struct proto_req *req, const char *key, size_t max, char ***out)
+{
+    const char *vals[CTR_CAPS_MAX + 1];
+    size_t n = proto_opt_all(req, key, vals, ARRAY_LEN(vals));
+    if (n > max || n > CTR_CAPS_MAX)
+        return -1;
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = strdup(vals[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(v[k]);
+            free(v);
+            return -1;
+        }
+    *out = v;
+    return 0;
+}
+
+/* Capabilities, security options and resource limits of a create/run request (DESIGN §11).
+ * Replies on error. */
+static int parse_isolation(struct client *cl, const struct proto_req *req, struct ctr_config *cfg)
+{
+    struct err e = {0};
+    struct caps_spec cs = {0};
+    const char *v;
+    long long n;
+
+    cfg->no_new_privs = 1;
+    cfg->pids_limit = PIDS_LIMIT_DEFAULT;
+    cfg->privileged = flag(req, "privileged");
+    cfg->init = flag(req, "init");
+    if (strv_from_opts(req, "cap_add", CTR_CAPS_MAX, &cfg->cap_add) < 0 ||
+        strv_from_opts(req, "cap_drop", CTR_CAPS_MAX, &cfg->cap_drop) < 0) {
+        client_reply_err(cl, 400, "too many capabilities (at most %d)", CTR_CAPS_MAX);
+        return -1;
+    }
+    for (char **c = cfg->cap_add; *c; c++)
+        if (caps_spec_add(&cs, *c, 0, &e) < 0) {
+            client_reply_err(cl, 400, "invalid --cap-add: %s", e.msg);
+            return -1;
+        }
+    for (char **c = cfg->cap_drop; *c; c++)
+        if (caps_spec_add(&cs, *c, 1, &e) < 0) {
+            client_reply_err(cl, 400, "invalid --cap-drop: %s", e.msg);
+            return -1;
+        }
+    const char *opts[16];
+    size_t nopt = proto_opt_all(req, "security_opt", opts, ARRAY_LEN(opts));
+    if (nopt > ARRAY_LEN(opts)) {
+        client_reply_err(cl, 400, "too many security options");
+        return -1;
+    }
+    for (size_t i = 0; i < nopt; i++) {
+        const char *o = opts[i];
+        if (strcmp(o, "no-new-privileges") == 0 || strcmp(o, "no-new-privileges:true") == 0 ||
+            strcmp(o, "no-new-privileges=true") == 0)
+            cfg->no_new_privs = 1;
+        else if (strcmp(o, "no-new-privileges:false") == 0 ||
+                 strcmp(o, "no-new-privileges=false") == 0)
+            cfg->no_new_privs = 0;
+        else if (strcmp(o, "seccomp=unconfined") == 0 || strcmp(o, "seccomp:unconfined") == 0)
+            cfg->seccomp_unconfined = 1;
+        else {
+            client_reply_err(cl, 400,
+                             "invalid --security-opt '%s': no-new-privileges[:true|false], "
+                             "seccomp=unconfined or seccomp=FILE",
+                             o);
+            return -1;
+        }
+    }
+    if ((v = proto_opt(req, "seccomp_profile"))) {
+        if (seccomp_profile_validate(v, strlen(v), &e) < 0) {
+            client_reply_err(cl, 400, "invalid seccomp profile: %s", e.msg);
+            return -1;
+        }
+        if (!(cfg->seccomp_profile = strdup(v))) {
+            client_reply_err(cl, 500, "out of memory");
+            return -1;
+        }
+    }
+    static const struct {
+        const char *key;
+        long long lo, hi;
+        size_t off;
+    } nums[] = {
+        {"memory", 6 * 1024 * 1024, 1LL << 50, offsetof(struct ctr_config, memory)},
+        {"memory_swap", -1, 1LL << 50, offsetof(struct ctr_config, memory_swap)},
+        {"pids_limit", -1, 1 << 22, offsetof(struct ctr_config, pids_limit)},
+        {"cpu_shares", 2, 262144, offsetof(struct ctr_config, cpu_shares)},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(nums); i++) {
+        if (!(v = proto_opt(req, nums[i].key)))
+            continue;
+        if (util_parse_int(v, nums[i].lo, nums[i].hi, &n, &e) < 0) {
+            client_reply_err(cl, 400, "invalid %s: %s", nums[i].key, e.msg);
+            return -1;
+        }
+        *(long long *)((char *)cfg + nums[i].off) = n;
+    }
+    if (cfg->pids_limit == 0)
+        cfg->pids_limit = -1; /* Docker: 0 or -1 is unlimited */
+    if (cfg->memory_swap > 0 && cfg->memory_swap < cfg->memory) {
+        client_reply_err(cl, 400, "minimum memoryswap limit should be larger than memory limit");
+        return -1;
+    }
+    if (cfg->memory_swap > 0 && !cfg->memory) {
+        client_reply_err(cl, 400, "you should always set the memory limit when using memoryswap");
+        return -1;
+    }
+    if ((v = proto_opt(req, "cpus"))) {
+        char *end;
+        errno = 0;
+        double f = strtod(v, &end);
+        if (*end || errno || !(f > 0) || f > 4096) {
+            client_reply_err(cl, 400, "invalid cpus '%s': a positive number", v);
+            return -1;
+        }
+        cfg->nano_cpus = (long long)(f * 1e9);
+    }
+    return 0;
+}
+
 /* Build a container config from a create/run request. Replies on error and returns -1. */
 static int build_config(struct client *cl, const struct proto_req *req, struct ctr_config *cfg,
                         char *name, size_t name_size)
@@ -387,6 +519,8 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
             goto fail;
         }
 
+    if (parse_isolation(cl, req, cfg) < 0)
+        goto fail;
     if (storage_image_load(sv->images_dir, image, &icfg, &e) < 0) {
         client_reply_err(cl, e.code == ENOENT ? 404 : 500, "%s", e.msg);
         goto fail;
@@ -982,11 +1116,11 @@ static const struct verb verbs[] = {
     {"shutdown", v_shutdown, " ", 0, 0, 0},
     {"create", v_create,
      " image name restart rm env label hostname user workdir read_only network stop_signal "
-     "stop_timeout open_stdin tty log_max_size log_max_file backoff ",
+     "stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS,
      0, 0, 1},
     {"run", v_run,
      " image name restart rm env label hostname user workdir read_only network stop_signal "
-     "stop_timeout open_stdin tty log_max_size log_max_file backoff attach stdin ",
+     "stop_timeout open_stdin tty log_max_size log_max_file backoff attach stdin " ISOLATION_KEYS,
      0, 0, 1},
     {"start", v_start, " attach stdin ", 1, 1, 0},
     {"stop", v_stop, " timeout ", 1, 1, 0},

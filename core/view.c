@@ -172,7 +172,22 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddStringToObject(hc, "NetworkMode",
                                 c->cfg.network == CTR_NET_HOST ? "host" : "none");
         cJSON_AddBoolToObject(hc, "ReadonlyRootfs", c->cfg.read_only);
-        cJSON_AddBoolToObject(hc, "Init", 0);
+        cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
+        cJSON_AddBoolToObject(hc, "Privileged", c->cfg.privileged);
+        cJSON_AddItemToObject(hc, "CapAdd", strv(c->cfg.cap_add, 0));
+        cJSON_AddItemToObject(hc, "CapDrop", strv(c->cfg.cap_drop, 0));
+        cJSON *so = cJSON_AddArrayToObject(hc, "SecurityOpt");
+        if (so && !c->cfg.no_new_privs)
+            cJSON_AddItemToArray(so, cJSON_CreateString("no-new-privileges=false"));
+        if (so && c->cfg.seccomp_unconfined)
+            cJSON_AddItemToArray(so, cJSON_CreateString("seccomp=unconfined"));
+        if (so && c->cfg.seccomp_profile)
+            cJSON_AddItemToArray(so, cJSON_CreateString("seccomp=<profile>"));
+        cJSON_AddNumberToObject(hc, "Memory", (double)c->cfg.memory);
+        cJSON_AddNumberToObject(hc, "MemorySwap", (double)c->cfg.memory_swap);
+        cJSON_AddNumberToObject(hc, "PidsLimit", (double)c->cfg.pids_limit);
+        cJSON_AddNumberToObject(hc, "NanoCpus", (double)c->cfg.nano_cpus);
+        cJSON_AddNumberToObject(hc, "CpuShares", (double)c->cfg.cpu_shares);
         cJSON *lc = cJSON_AddObjectToObject(hc, "LogConfig");
         if (lc) {
             cJSON_AddStringToObject(lc, "Type", "berth-file");

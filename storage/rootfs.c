@@ -238,9 +238,17 @@ static int populate_dev(int rootfd, struct err *e)
 
 /* DESIGN §11: what a container must not read, and what it must not write. */
 static const char *const masked_paths[] = {
-    "proc/acpi",        "proc/asound",     "proc/kcore",       "proc/keys",
-    "proc/latency_stats", "proc/timer_list", "proc/timer_stats", "proc/sched_debug",
-    "proc/scsi",        "sys/firmware",    "sys/devices/virtual/powercap",
+    "proc/acpi",
+    "proc/asound",
+    "proc/kcore",
+    "proc/keys",
+    "proc/latency_stats",
+    "proc/timer_list",
+    "proc/timer_stats",
+    "proc/sched_debug",
+    "proc/scsi",
+    "sys/firmware",
+    "sys/devices/virtual/powercap",
 };
 static const char *const readonly_paths[] = {
     "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
