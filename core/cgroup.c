@@ -26,6 +26,7 @@
 #define HIER_MAX        6                 /* hierarchies one group lives in (v1) */
 #define NAME_DEPTH_MAX  4                 /* components of a group name */
 #define MEMORY_MIN      (6LL * 1024 * 1024)
+#define MEMORY_MAX      (1LL << 62)  /* keeps the 2x swap default from overflowing */
 #define UNLIMITED_MIN   (1ULL << 62) /* v1 reports "no limit" as PAGE_COUNTER_MAX pages */
 
 static const char *const ctrl_names[CGROUP_CTRL_N] = {
@@ -509,6 +510,8 @@ int cgroup_check_limits(const struct cgroup_limits *lim, struct err *e)
 {
     if (lim->memory < 0 || (lim->memory > 0 && lim->memory < MEMORY_MIN))
         return err_set(e, EINVAL, "--memory: minimum memory limit allowed is 6MB");
+    if (lim->memory > MEMORY_MAX || lim->memory_swap > MEMORY_MAX)
+        return err_set(e, EINVAL, "--memory: limit above 4 EiB");
     if (lim->memory_swap < -1)
         return err_set(e, EINVAL, "--memory-swap: invalid value %lld", lim->memory_swap);
     if (lim->memory_swap > 0 && lim->memory == 0)

@@ -479,6 +479,144 @@ static void on_ctr_logline(struct logfile *lf, const char *line, size_t len)
 static void on_grace_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_restart_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
+/* ---- cgroups ---- */
+
+#define CG_RETRY_MAX 250 /* x 20 ms: processes of a dead pid namespace are still being reaped */
+
+static void cg_watch_stop(struct ctr *c)
+{
+    if (c->oom_fd >= 0) {
+        ev_io_stop(c->sv->loop, &c->oom_w);
+        (void)close(c->oom_fd);
+        c->oom_fd = -1;
+    }
+}
+
+static void cg_check_oom(struct ctr *c)
+{
+    long long kills = 0;
+    struct err e = {0};
+    if (c->has_cg && cgroup_oom_kills(&c->cg, &kills, &e) == 0 && kills > 0 && !c->oom_killed) {
+        c->oom_killed = 1;
+        events_emit(c->sv, c, "oom", NULL, NULL);
+        sv_mark_dirty(c->sv);
+    }
+}
+
+static void on_oom_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct ctr *c = w->data;
+    struct err e = {0};
+    (void)loop;
+    (void)revents;
+    (void)cgroup_oom_drain(c->oom_fd, &e); /* a failed drain only means one more wakeup */
+    cg_check_oom(c);
+}
+
+static void cg_try_destroy(struct ctr *c)
+{
+    struct err e = {0};
+    if (!c->has_cg)
+        return;
+    (void)cgroup_kill_all(&c->cg, &e); /* stragglers of a dead namespace, if any */
+    if (cgroup_destroy(&c->cg, &e) == 0) {
+        c->has_cg = 0;
+        sv_shutdown_progress(c->sv); /* a shutdown may have been waiting for this */
+        return;
+    }
+    if (e.code == EBUSY && c->cg_tries++ < CG_RETRY_MAX) {
+        ev_timer_set(&c->cg_w, 0.02, 0.);
+        ev_timer_start(c->sv->loop, &c->cg_w);
+        return;
+    }
+    log_err(&e, "remove cgroup of '%s'", c->name);
+    c->has_cg = 0; /* given up: the container may be freed */
+}
+
+static void on_cg_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    cg_try_destroy(w->data);
+}
+
+/* After the init died: note an OOM kill, stop watching, remove the group. */
+static void cg_release(struct ctr *c)
+{
+    if (!c->has_cg)
+        return;
+    cg_check_oom(c);
+    cg_watch_stop(c);
+    c->cg_tries = 0;
+    cg_try_destroy(c);
+}
+
+static void cg_limits(const struct ctr *c, struct cgroup_limits *lim)
+{
+    memset(lim, 0, sizeof *lim);
+    lim->memory = c->cfg.memory;
+    lim->memory_swap = c->cfg.memory_swap;
+    lim->pids = c->cfg.pids_limit;
+    if (c->cfg.nano_cpus > 0) {
+        lim->cpu_period_us = 100000;
+        lim->cpu_quota_us = c->cfg.nano_cpus / 10000; /* 1e9 nano cpus = 100000 us / 100000 us */
+    }
+    lim->cpu_shares = c->cfg.cpu_shares;
+}
+
+static int cg_name(const struct ctr *c, char *buf, size_t size, struct err *e)
+{
+    return util_fmt(buf, size, e, "%s/%s", c->sv->cg_parent, c->id);
+}
+
+/* The container's group, with its limits, before the clone (the child moves itself in). */
+static int cg_setup(struct ctr *c, struct err *e)
+{
+    char name[CGROUP_NAME_MAX];
+    struct cgroup_limits lim;
+    if (!c->sv->cg_sys)
+        return 0;
+    ev_timer_stop(c->sv->loop, &c->cg_w);
+    cg_watch_stop(c);
+    cg_limits(c, &lim);
+    if (cg_name(c, name, sizeof name, e) < 0)
+        return -1;
+    if (cgroup_create(c->sv->cg_sys, name, &lim, &c->cg, e) < 0) {
+        /* left by an earlier run whose processes were still going away: reuse it */
+        if (e->code != EEXIST || cgroup_open(c->sv->cg_sys, name, &c->cg, e) < 0 ||
+            cgroup_set_limits(&c->cg, &lim, e) < 0)
+            return err_wrap(e, "cgroup of '%s'", c->name);
+    }
+    c->has_cg = 1;
+    c->oom_killed = 0;
+    struct err oe = {0};
+    c->oom_fd = cgroup_oom_fd(&c->cg, &oe);
+    if (c->oom_fd >= 0) {
+        ev_io_init(&c->oom_w, on_oom_readable, c->oom_fd, EV_READ);
+        c->oom_w.data = c;
+        ev_io_start(c->sv->loop, &c->oom_w);
+    } else
+        log_err(&oe, "watch OOM kills of '%s'", c->name);
+    return 0;
+}
+
+/* Re-adoption: the group exists already. */
+static void cg_reopen(struct ctr *c)
+{
+    char name[CGROUP_NAME_MAX];
+    struct err e = {0};
+    if (!c->sv->cg_sys || cg_name(c, name, sizeof name, &e) < 0 ||
+        cgroup_open(c->sv->cg_sys, name, &c->cg, &e) < 0)
+        return;
+    c->has_cg = 1;
+    c->oom_fd = cgroup_oom_fd(&c->cg, &e);
+    if (c->oom_fd >= 0) {
+        ev_io_init(&c->oom_w, on_oom_readable, c->oom_fd, EV_READ);
+        c->oom_w.data = c;
+        ev_io_start(c->sv->loop, &c->oom_w);
+    }
+}
+
 static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
                              struct ctr_config *cfg)
 {
@@ -490,7 +628,7 @@ static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
     (void)snprintf(c->name, sizeof c->name, "%s", name);
     c->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
-    c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = -1;
+    c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = c->oom_fd = -1;
     char dir[PATH_MAX_BERTH];
     struct err e;
     if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) < 0 ||
@@ -506,6 +644,8 @@ static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
     c->grace_w.data = c;
     ev_init(&c->restart_w, on_restart_timer);
     c->restart_w.data = c;
+    ev_init(&c->cg_w, on_cg_retry);
+    c->cg_w.data = c;
     return c;
 }
 
@@ -548,6 +688,11 @@ void ctr_free(struct ctr *c)
     struct ev_loop *loop = c->sv->loop;
     ev_timer_stop(loop, &c->grace_w);
     ev_timer_stop(loop, &c->restart_w);
+    ev_timer_stop(loop, &c->cg_w);
+    if (c->oom_fd >= 0) {
+        ev_io_stop(loop, &c->oom_w);
+        (void)close(c->oom_fd);
+    }
     if (c->spawn_fd >= 0) {
         ev_io_stop(loop, &c->spawn_w);
         (void)close(c->spawn_fd);
@@ -601,7 +746,7 @@ static int begin_start(struct ctr *c, struct err *e)
         err_set(e, 0, "no such image: %s", c->cfg.image);
         goto fail;
     }
-    if (logfile_attach(&c->log, c->sv->loop, e) < 0)
+    if (logfile_attach(&c->log, c->sv->loop, e) < 0 || cg_setup(c, e) < 0)
         goto fail;
     if (spawn_container(c, dir, lower, c->stdin_fd, &pid, &fd, e) < 0)
         goto fail;
@@ -630,6 +775,7 @@ fail:
         c->stdin_fd = -1;
     }
     logfile_detach(&c->log, c->sv->loop);
+    cg_release(c);
     (void)snprintf(c->error, sizeof c->error, "%s", err_str(e));
     (void)ctr_handle(c, CTR_EV_START_FAILED, 125, NULL);
     return -1;
@@ -719,6 +865,7 @@ int ctr_adopt(struct ctr *c)
     struct err e = {0};
     if (logfile_attach(&c->log, c->sv->loop, &e) < 0)
         log_err(&e, "re-adopt '%s': output", c->name);
+    cg_reopen(c);
     return 1;
 }
 
@@ -772,6 +919,7 @@ static void handle_exit(struct ctr *c, long status)
     c->adopted = 0;
     c->finished_ns = util_now_ns();
     logfile_detach(&c->log, c->sv->loop);
+    cg_release(c);
     after_exit(c, was_stopping);
 }
 
@@ -783,6 +931,8 @@ static void start_failed(struct ctr *c, long code)
     c->finished_ns = util_now_ns();
     ev_timer_stop(c->sv->loop, &c->restart_w);
     logfile_detach(&c->log, c->sv->loop);
+    if (c->failed_pid <= 0)
+        cg_release(c); /* else once the failed child is reaped: it is still in the group */
     set_state(c, CTR_EXITED, "start failed");
     server_ctr_note(c->sv, c, NOTE_START_FAILED);
     if (c->cfg.auto_remove || c->remove_after_exit)
@@ -869,6 +1019,20 @@ static void start_removal(struct ctr *c)
     (void)ctr_handle(c, CTR_EV_REMOVED, 1, NULL);
 }
 
+/* Thaw a paused container; it is running again (the state changes here). */
+static int thaw(struct ctr *c, struct err *e)
+{
+    struct err local = {0};
+    if (!e)
+        e = &local;
+    if (c->has_cg && cgroup_freeze(&c->cg, 0, e) < 0) {
+        log_err(e, "thaw '%s'", c->name);
+        return -1;
+    }
+    set_state(c, CTR_RUNNING, "thawed");
+    return 0;
+}
+
 static int ev_invalid(struct ctr *c, enum ctr_event ev)
 {
     log_msg(LOG_DEBUG, "%s: event %d ignored in state %s", c->name, (int)ev,
@@ -909,6 +1073,8 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
         case CTR_EV_GRACE_OVER:
         case CTR_EV_RESTART_DUE:
         case CTR_EV_REMOVED:
+        case CTR_EV_PAUSE:
+        case CTR_EV_UNPAUSE:
             return ev_invalid(c, ev);
         }
         break;
@@ -951,6 +1117,8 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
             return 0;
         case CTR_EV_GRACE_OVER:
         case CTR_EV_REMOVED:
+        case CTR_EV_PAUSE:
+        case CTR_EV_UNPAUSE:
             return ev_invalid(c, ev);
         }
         break;
@@ -959,15 +1127,36 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
         switch (ev) {
         case CTR_EV_STOP:
         case CTR_EV_SHUTDOWN:
-            if (c->state == CTR_PAUSED)
-                (void)send_signal(c, SIGCONT);
+            if (c->state == CTR_PAUSED && thaw(c, e) < 0)
+                return -1;
             begin_stop(c, arg, ev == CTR_EV_STOP);
             return 0;
         case CTR_EV_KILL:
             do_kill(c, arg);
+            /* a frozen task takes its signal when thawed (cgroup v1) */
+            if (c->state == CTR_PAUSED && arg == SIGKILL && thaw(c, e) < 0)
+                return -1;
             return 0;
         case CTR_EV_EXITED:
             handle_exit(c, arg);
+            return 0;
+        case CTR_EV_PAUSE:
+            if (c->state != CTR_RUNNING)
+                return ev_invalid(c, ev);
+            if (!c->has_cg)
+                return err_set(e, ENOTSUP, "pause needs a cgroup freezer, and '%s' has no cgroup",
+                               c->name);
+            if (cgroup_freeze(&c->cg, 1, e) < 0)
+                return -1;
+            set_state(c, CTR_PAUSED, "paused");
+            events_emit(c->sv, c, "pause", NULL, NULL);
+            return 0;
+        case CTR_EV_UNPAUSE:
+            if (c->state != CTR_PAUSED)
+                return ev_invalid(c, ev);
+            if (thaw(c, e) < 0)
+                return -1;
+            events_emit(c->sv, c, "unpause", NULL, NULL);
             return 0;
         case CTR_EV_START:
         case CTR_EV_AUTO_START:
@@ -1006,6 +1195,8 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
         case CTR_EV_RESTART_DUE:
         case CTR_EV_REMOVE:
         case CTR_EV_REMOVED:
+        case CTR_EV_PAUSE:
+        case CTR_EV_UNPAUSE:
             return ev_invalid(c, ev);
         }
         break;
@@ -1030,6 +1221,8 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
         case CTR_EV_KILL:
         case CTR_EV_GRACE_OVER:
         case CTR_EV_RESTART_DUE:
+        case CTR_EV_PAUSE:
+        case CTR_EV_UNPAUSE:
             return ev_invalid(c, ev);
         }
         break;
@@ -1039,12 +1232,18 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
     return 0;
 }
 
+int ctr_busy(const struct ctr *c)
+{
+    return c->failed_pid > 0 || c->has_cg || c->start_pending;
+}
+
 void ctr_reaped(struct ctr *c, pid_t pid, int status)
 {
     if (c->spawn_fd >= 0 && pid == c->pid)
         spawn_result(c); /* it died before we read its report: settle the start first */
     if (pid == c->failed_pid) {
         c->failed_pid = 0; /* the child of a failed start: already accounted for */
+        cg_release(c);
         return;
     }
     (void)ctr_handle(c, CTR_EV_EXITED, status, NULL);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/cgroup.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/logfile.h"
@@ -40,6 +41,8 @@ enum ctr_event {
     CTR_EV_RESTART_DUE,  /* backoff timer fired */
     CTR_EV_REMOVE,       /* removal accepted (state allows it) */
     CTR_EV_REMOVED,      /* the removal helper finished */
+    CTR_EV_PAUSE,        /* freeze (cgroup freezer) */
+    CTR_EV_UNPAUSE,      /* thaw */
 };
 
 enum ctr_restart {
@@ -123,6 +126,12 @@ struct ctr {
     ev_timer grace_w;
     ev_timer restart_w;
     struct logfile log; /* output FIFOs and the log file */
+    struct cgroup cg;   /* valid while has_cg */
+    int has_cg;
+    int oom_fd;
+    ev_io oom_w;
+    ev_timer cg_w; /* retries removing the cgroup while exits are still being reaped */
+    int cg_tries;
 };
 
 const char *ctr_state_name(enum ctr_state s);
@@ -157,6 +166,10 @@ void ctr_config_free(struct ctr_config *cfg);
  * cannot be carried out (e.g. a failed fork); events that are invalid in the current state are
  * logged and ignored. */
 int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e);
+
+/* Whether C still owns kernel objects (a failed child to reap, a cgroup to remove): a dead
+ * container is freed only once it does not. */
+int ctr_busy(const struct ctr *c);
 
 /* The pid reaper routes exits here (PID is c->pid or c->failed_pid). */
 void ctr_reaped(struct ctr *c, pid_t pid, int status);

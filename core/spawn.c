@@ -171,6 +171,12 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         }
     }
 
+    if (c->has_cg && cgroup_enter(&c->cg, 0, &e) < 0) /* 0: the writer itself */
+        child_fail(report_fd, 125, &e);
+    if (unshare(CLONE_NEWCGROUP) < 0) {
+        err_set(&e, errno, "new cgroup namespace");
+        child_fail(report_fd, 125, &e);
+    }
     if (setup_stdio(dir, stdin_fd, &e) < 0)
         child_fail(report_fd, 125, &e);
     if (sethostname(c->cfg.hostname, strlen(c->cfg.hostname)) < 0) {
@@ -326,7 +332,9 @@ int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return err_set(e, errno, "create report pipe for '%s'", c->name);
-    long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    /* the cgroup namespace comes later, in the child, once it is inside its own group, so
+     * that group is the root of what it sees */
+    long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
     if (c->cfg.network != CTR_NET_HOST)
         flags |= CLONE_NEWNET;
     /* fork-like clone (no new stack): the child continues here on a copy of our memory */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/log.h"
@@ -86,7 +87,7 @@ static void sweep_ctrs(struct sv *sv)
 {
     for (struct ctr **pp = &sv->ctrs; *pp;) {
         struct ctr *c = *pp;
-        if (c->state == CTR_DEAD) {
+        if (c->state == CTR_DEAD && !ctr_busy(c)) {
             *pp = c->next;
             sv->nctrs--;
             ctr_free(c);
@@ -277,7 +278,7 @@ static int all_down(const struct sv *sv)
 {
     for (const struct ctr *c = sv->ctrs; c; c = c->next)
         if (c->state == CTR_RUNNING || c->state == CTR_STOPPING || c->state == CTR_PAUSED ||
-            c->state == CTR_REMOVING || c->start_pending)
+            c->state == CTR_REMOVING || ctr_busy(c))
             return 0;
     return sv->helpers == NULL;
 }
@@ -447,6 +448,18 @@ int sv_init(struct sv *sv, struct err *e)
     sv->sweep_w.data = sv;
     ev_check_start(sv->loop, &sv->sweep_w);
 
+    static struct cgroup_sys cg_sys; /* one per process: large, and read-only once filled */
+    struct err ce = {0};
+    if (cgroup_detect(&cg_sys, &ce) == 0) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (const char *p = sv->root; *p; p++)
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        (void)snprintf(sv->cg_parent, sizeof sv->cg_parent, "berth-%08llx",
+                       (unsigned long long)(h & 0xffffffffULL));
+        sv->cg_sys = &cg_sys;
+        log_msg(LOG_INFO, "cgroups: %s", cgroup_mode_name(cg_sys.mode));
+    } else
+        log_err(&ce, "cgroups unavailable: containers run without limits");
     if (snapshot_load(sv, e) < 0) {
         char aside[PATH_MAX_BERTH];
         if (!sv->discard_corrupt || !strstr(e->msg, "is corrupt") ||
@@ -467,6 +480,12 @@ int sv_init(struct sv *sv, struct err *e)
 void sv_run(struct sv *sv)
 {
     ev_run(sv->loop, 0);
+    if (sv->cg_sys) {
+        struct err e = {0};
+        /* the parent group goes with the last container (fails harmlessly while one runs) */
+        if (cgroup_remove_dir(sv->cg_sys, sv->cg_parent, &e) < 0 && e.code != EBUSY)
+            log_err(&e, "remove cgroup '%s'", sv->cg_parent);
+    }
     server_close_all(sv);
     for (struct ctr *c = sv->ctrs; c;) {
         struct ctr *next = c->next;

@@ -10,6 +10,7 @@
 #include "core/limits.h"
 
 struct ctr;
+struct cgroup_sys;
 struct client;
 struct err;
 
@@ -41,6 +42,8 @@ struct sv {
     int shutting_down;
     int discard_corrupt;            /* a corrupt snapshot is moved aside, not fatal */
     unsigned long long nofile_orig; /* soft RLIMIT_NOFILE at start (0: unchanged) */
+    struct cgroup_sys *cg_sys;      /* NULL: no usable cgroup hierarchy (containers run without) */
+    char cg_parent[32];             /* "berth-<hash of root>": the parent group of our containers */
     unsigned long long orphans_reaped;
     int64_t started_ns;
 };

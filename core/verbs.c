@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/caps.h"
+#include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/log.h"
@@ -148,7 +149,12 @@ static void v_info(struct client *cl, const struct proto_req *req)
         cJSON_AddStringToObject(j, "Socket", sv->socket_path);
         cJSON_AddNumberToObject(j, "Pid", getpid());
         cJSON_AddBoolToObject(j, "Pid1", sv->pid1);
-        cJSON_AddStringToObject(j, "CgroupVersion", view_cgroup_version());
+        /* Docker's CgroupVersion: the one whose controllers are used (v1 on hybrid) */
+        cJSON_AddStringToObject(j, "CgroupVersion",
+                                sv->cg_sys && sv->cg_sys->mode == CGROUP_V2 ? "2" : "1");
+        cJSON_AddStringToObject(j, "CgroupMode",
+                                sv->cg_sys ? cgroup_mode_name(sv->cg_sys->mode) : "none");
+        cJSON_AddStringToObject(j, "CgroupParent", sv->cg_sys ? sv->cg_parent : "");
         cJSON_AddNumberToObject(j, "OrphansReaped", (double)sv->orphans_reaped);
         cJSON_AddNumberToObject(j, "Clients", sv->nclients);
         cJSON_AddStringToObject(j, "Version", BERTH_VERSION);
@@ -780,8 +786,13 @@ static void v_pause(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c)
         return;
-    if (!refused(cl, c, CTR_REQ_PAUSE, req->pos[0].s))
-        client_reply_err(cl, 500, "pause needs the cgroup freezer, which is not supported yet");
+    struct err e = {0};
+    if (refused(cl, c, CTR_REQ_PAUSE, req->pos[0].s))
+        return;
+    if (ctr_handle(c, CTR_EV_PAUSE, 0, &e) < 0)
+        client_reply_err(cl, 500, "pause %s: %s", req->pos[0].s, e.msg);
+    else
+        client_reply_ok(cl, NULL);
 }
 
 static void v_unpause(struct client *cl, const struct proto_req *req)
@@ -789,8 +800,13 @@ static void v_unpause(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c)
         return;
-    if (!refused(cl, c, CTR_REQ_UNPAUSE, req->pos[0].s))
-        client_reply_err(cl, 500, "unpause is not supported yet");
+    struct err e = {0};
+    if (refused(cl, c, CTR_REQ_UNPAUSE, req->pos[0].s))
+        return;
+    if (ctr_handle(c, CTR_EV_UNPAUSE, 0, &e) < 0)
+        client_reply_err(cl, 500, "unpause %s: %s", req->pos[0].s, e.msg);
+    else
+        client_reply_ok(cl, NULL);
 }
 
 static void v_rm(struct client *cl, const struct proto_req *req)

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 
 #include "core/ctr.h"
 #include "core/sv.h"
@@ -434,12 +432,4 @@ int view_image_count(struct sv *sv)
         if (de->d_name[0] != '.')
             n++;
     return n;
-}
-
-const char *view_cgroup_version(void)
-{
-    struct statfs fs;
-    if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
-        return "2";
-    return "1";
 }

@@ -18,7 +18,6 @@ struct cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t
                       struct err *e);
 struct cJSON *view_images(struct sv *sv, struct err *e);
 int view_image_count(struct sv *sv);
-const char *view_cgroup_version(void);
 /* Docker's HumanDuration ("Less than a second", "5 seconds", "About a minute", ...). */
 void view_human_duration(int64_t ns, char *buf, size_t size);
 /* Docker's status column ("Up 3 seconds", "Exited (0) 5 seconds ago", "Created", ...). */

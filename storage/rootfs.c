@@ -156,18 +156,50 @@ static int mount_sys(int rootfd, int host_network, struct err *e)
 
 /* The container's own cgroup view (its cgroup namespace) on /sys/fs/cgroup, read-only. Only
  * for a pure cgroup v2 host; a v1 or hybrid host gets no cgroup mounts in the container. */
+/* The container's own cgroup view, read-only: cgroup2 on a unified host; on v1 and hybrid
+ * hosts a tmpfs with one read-only mount per v1 controller (with the cgroup namespace made in
+ * the child, each shows the container's group as its root, so limits read from inside). */
 static int mount_cgroup(int rootfd, struct err *e)
 {
+    static const char *const ctrls[] = {"memory", "pids",  "cpu",     "cpuacct",
+                                        "cpuset", "blkio", "freezer", "devices"};
+    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     struct statfs sfs;
-    if (statfs("/sys/fs/cgroup", &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
-        return 0;
+    char p[FD_PATH_MAX];
+
+    if (statfs("/sys/fs/cgroup", &sfs) < 0)
+        return 0; /* no cgroup file system on the host: nothing to show */
     auto_close int fd = open_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
     if (fd < 0)
         return err_set(e, errno, "open '/sys/fs/cgroup'");
-    char p[FD_PATH_MAX];
     fd_path(fd, p);
-    if (mount("cgroup2", p, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        return err_set(e, errno, "mount cgroup2 on '/sys/fs/cgroup'");
+    if (sfs.f_type == CGROUP2_SUPER_MAGIC) {
+        if (mount("cgroup2", p, "cgroup2", ro, NULL) < 0)
+            return err_set(e, errno, "mount cgroup2 on '/sys/fs/cgroup'");
+        return 0;
+    }
+    if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k") < 0)
+        return err_set(e, errno, "mount tmpfs on '/sys/fs/cgroup'");
+    auto_close int top = open_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
+    if (top < 0)
+        return err_set(e, errno, "open '/sys/fs/cgroup'");
+    for (size_t i = 0; i < ARRAY_LEN(ctrls); i++) {
+        char host[64], rel[64];
+        (void)snprintf(host, sizeof host, "/sys/fs/cgroup/%s", ctrls[i]);
+        (void)snprintf(rel, sizeof rel, "sys/fs/cgroup/%s", ctrls[i]);
+        if (statfs(host, &sfs) < 0 || sfs.f_type != CGROUP_SUPER_MAGIC)
+            continue; /* not a separate v1 hierarchy here */
+        auto_close int cfd = ensure_dir(rootfd, rel, e);
+        if (cfd < 0)
+            return -1;
+        fd_path(cfd, p);
+        /* co-mounted controllers (cpu,cpuacct) refuse a single-controller mount: skip them */
+        if (mount("cgroup", p, "cgroup", ro, ctrls[i]) < 0 && errno != EBUSY && errno != EINVAL)
+            return err_set(e, errno, "mount cgroup %s on '/%s'", ctrls[i], rel);
+    }
+    fd_path(top, p);
+    if (mount(NULL, p, NULL, MS_REMOUNT | ro, "mode=755,size=64k") < 0)
+        return err_set(e, errno, "make '/sys/fs/cgroup' read-only");
     return 0;
 }
 

@@ -39,12 +39,14 @@ sv_launch() {
 
 sv_start() {
     TESTDIR=$(mktemp -d /tmp/bthtest.XXXXXX)
+    CGPARENT=
     ROOT="$TESTDIR/root"
     SOCK="$TESTDIR/sock"
     export TESTDIR ROOT SOCK
     mkdir -p "$ROOT/images"
     cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
-    sv_launch
+    sv_launch || return 1
+    CGPARENT=$(q info | sed 's/^ok //' | jq -r '.CgroupParent // empty')
 }
 
 # Graceful stop (SIGTERM): waits up to 30 s.
@@ -89,6 +91,12 @@ sv_stop() {
         echo "processes left behind: $left" >&2
         # only processes holding this test's own files: ours to end
         kill -KILL $left 2>/dev/null || true
+        rc=1
+    fi
+    if [ -n "${CGPARENT:-}" ] && [ -n "$(find /sys/fs/cgroup -maxdepth 3 -name "$CGPARENT" 2>/dev/null)" ]; then
+        echo "cgroups left behind:" >&2
+        find /sys/fs/cgroup -maxdepth 3 -name "$CGPARENT" >&2
+        find /sys/fs/cgroup -maxdepth 3 -name "$CGPARENT" -exec sh -c 'find "$1" -depth -type d -exec rmdir {} \; ' _ {} \; 2>/dev/null
         rc=1
     fi
     if grep -q "$TESTDIR" /proc/mounts; then
