@@ -891,6 +891,111 @@ static void v_inspect(struct client *cl, const struct proto_req *req)
         client_reply_json(cl, view_inspect(c));
 }
 
+/* ---- stats ---- */
+
+/* Bytes received and sent on the non-loopback interfaces of PID's network namespace. */
+static void net_io(pid_t pid, unsigned long long *rx, unsigned long long *tx)
+{
+    char path[64], line[512];
+    *rx = *tx = 0;
+    (void)snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
+    auto_fclose FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof line, f)) {
+        char name[64];
+        unsigned long long r, t, skip;
+        if (sscanf(line, " %63[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &r, &skip,
+                   &skip, &skip, &skip, &skip, &skip, &skip, &t) == 10 &&
+            strcmp(name, "lo") != 0) {
+            *rx += r;
+            *tx += t;
+        }
+    }
+}
+
+/* Total jiffies of the host's CPUs, in ns, and their count (for Docker's CPU %). */
+static void system_cpu(unsigned long long *ns, int *ncpu)
+{
+    char line[512];
+    *ns = 0;
+    *ncpu = 0;
+    auto_fclose FILE *f = fopen("/proc/stat", "re");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "cpu ", 4) == 0) {
+            unsigned long long v[8] = {0};
+            (void)sscanf(line + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                         &v[3], &v[4], &v[5], &v[6], &v[7]);
+            for (int i = 0; i < 8; i++)
+                *ns += v[i];
+            *ns *= 1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
+        } else if (strncmp(line, "cpu", 3) == 0)
+            (*ncpu)++;
+    }
+}
+
+static cJSON *stats_json(const struct ctr *c, unsigned long long sys_ns, int ncpu)
+{
+    struct cgroup_stats st = {0};
+    struct err e = {0};
+    unsigned long long rx = 0, tx = 0;
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    if (c->has_cg && cgroup_stats(&c->cg, &st, &e) < 0)
+        memset(&st, 0, sizeof st);
+    if (c->pid > 0 && c->cfg.network != CTR_NET_HOST)
+        net_io(c->pid, &rx, &tx);
+    char ts[64];
+    util_rfc3339(util_now_ns(), ts, sizeof ts);
+    cJSON_AddStringToObject(j, "Id", c->id);
+    cJSON_AddStringToObject(j, "Name", c->name);
+    cJSON_AddStringToObject(j, "Read", ts);
+    cJSON_AddBoolToObject(j, "Running",
+                          c->state == CTR_RUNNING || c->state == CTR_PAUSED ||
+                              c->state == CTR_STOPPING);
+    cJSON_AddNumberToObject(j, "CpuNs", (double)st.cpu_ns);
+    cJSON_AddNumberToObject(j, "SystemNs", (double)sys_ns);
+    cJSON_AddNumberToObject(j, "OnlineCpus", ncpu);
+    cJSON_AddNumberToObject(j, "MemUsage", (double)st.mem_usage);
+    cJSON_AddNumberToObject(j, "MemLimit", (double)st.mem_limit);
+    cJSON_AddNumberToObject(j, "Pids", (double)st.pids);
+    cJSON_AddNumberToObject(j, "PidsLimit", (double)st.pids_limit);
+    cJSON_AddNumberToObject(j, "BlkRead", (double)st.blk_read);
+    cJSON_AddNumberToObject(j, "BlkWrite", (double)st.blk_write);
+    cJSON_AddNumberToObject(j, "NetRx", (double)rx);
+    cJSON_AddNumberToObject(j, "NetTx", (double)tx);
+    return j;
+}
+
+/* stats [NAME...]: one sample of raw counters per container (the client computes rates from
+ * two samples, as Docker's does). Without names: the running containers. */
+static void v_stats(struct client *cl, const struct proto_req *req)
+{
+    unsigned long long sys_ns;
+    int ncpu;
+    system_cpu(&sys_ns, &ncpu);
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) {
+        client_reply_err(cl, 500, "out of memory");
+        return;
+    }
+    if (req->npos == 0) {
+        for (struct ctr *c = cl->sv->ctrs; c; c = c->next)
+            if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_STOPPING)
+                cJSON_AddItemToArray(arr, stats_json(c, sys_ns, ncpu));
+    }
+    for (size_t i = 0; i < req->npos; i++) {
+        struct err e = {0};
+        struct ctr *c = sv_find(cl->sv, req->pos[i].s, &e);
+        if (!c) {
+            cJSON_Delete(arr);
+            client_reply_err(cl, e.code ? e.code : 404, "%s", e.msg);
+            return;
+        }
+        cJSON_AddItemToArray(arr, stats_json(c, sys_ns, ncpu));
+    }
+    client_reply_json(cl, arr);
+}
+
 /* ---- logs / events ---- */
 
 static int parse_times(struct client *cl, const struct proto_req *req, int64_t *since,
@@ -1151,6 +1256,7 @@ static const struct verb verbs[] = {
     {"logs", v_logs, " follow tail since until timestamps ", 1, 1, 0},
     {"events", v_events, " since until filter ", 0, 0, 0},
     {"image", v_image, " ", 1, 3, 0},
+    {"stats", v_stats, " ", 0, 64, 0},
 };
 
 void verbs_dispatch(struct client *cl, const struct proto_req *req)

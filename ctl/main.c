@@ -11,6 +11,7 @@
 #include "ctl/cmd_misc.h"
 #include "ctl/cmd_ps.h"
 #include "ctl/cmd_run.h"
+#include "ctl/cmd_stats.h"
 #include "core/util.h"
 
 static int cmd_unsupported(int argc, char **argv)
@@ -47,7 +48,7 @@ static const struct {
     {"shutdown", cmd_shutdown, "Stop every container and berthd"},
     {"exec", cmd_unsupported, NULL},
     {"attach", cmd_unsupported, NULL},
-    {"stats", cmd_unsupported, NULL},
+    {"stats", cmd_stats, "Display a live stream of container resource usage statistics"},
     {"network", cmd_unsupported, NULL},
     {"volume", cmd_unsupported, NULL},
 };
