@@ -113,8 +113,8 @@ static int show(const cJSON *prev, const cJSON *cur, int json, int no_trunc)
                    c_id, client_json_str(it, "Name"), c_cpu, c_mem, c_memp, c_net, c_blk, c_pids);
             continue;
         }
-        const char *row[] = {c_id, client_json_str(it, "Name"), c_cpu, c_mem, c_memp,
-                             c_net, c_blk, c_pids};
+        const char *row[] = {c_id,  client_json_str(it, "Name"), c_cpu, c_mem, c_memp, c_net, c_blk,
+                             c_pids};
         if (client_table_row(&t, row) < 0)
             rc = -1;
     }
