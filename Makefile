@@ -123,7 +123,7 @@ check-layers:
 	@! grep -rn '#include "' ctl | grep -vE '"(ctl/|core/(err|util|limits)\.h)'
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
