@@ -23,7 +23,7 @@
 #define SELF_CGROUP_MAX (64 * 1024)       /* /proc/self/cgroup */
 #define LINE_MAX_CG     4096              /* one line of a streamed cgroup file */
 #define SMALL_MAX       256               /* a one-value cgroup file */
-#define HIER_MAX        6                 /* hierarchies one group lives in (v1) */
+#define HIER_MAX        7                 /* hierarchies one group lives in (v1) */
 #define NAME_DEPTH_MAX  4                 /* components of a group name */
 #define MEMORY_MIN      (6LL * 1024 * 1024)
 #define MEMORY_MAX      (1LL << 62)  /* keeps the 2x swap default from overflowing */
@@ -38,8 +38,34 @@ static const char *const ctrl_names[CGROUP_CTRL_N] = {
 /* v1 hierarchies a container joins, in creation order. cpuset is left out on purpose: a new
  * cpuset group starts with empty cpus/mems and nobody could enter it. */
 static const enum cgroup_ctrl used_ctrls[HIER_MAX] = {
-    CGROUP_MEMORY, CGROUP_PIDS, CGROUP_CPU, CGROUP_CPUACCT, CGROUP_FREEZER, CGROUP_BLKIO,
+    CGROUP_MEMORY,  CGROUP_PIDS,  CGROUP_CPU,     CGROUP_CPUACCT,
+    CGROUP_FREEZER, CGROUP_BLKIO, CGROUP_DEVICES,
 };
+
+/* The devices a container may open (v1 devices controller), as Docker's defaults: every node
+ * may be created (mknod, CAP_MKNOD is a default capability) but only these opened. On v2 the
+ * same rule needs a BPF_CGROUP_DEVICE program: not done yet (the masked /dev and the overlay's
+ * nodev are the only guard there). */
+static const char *const devices_allow[] = {
+    "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+    "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+};
+
+static int ctrl_write(const struct cgroup *cg, enum cgroup_ctrl ctrl, const char *file,
+                      const char *val, int optional, struct err *e);
+
+static int set_devices_v1(const struct cgroup *cg, const struct cgroup_limits *lim, struct err *e)
+{
+    if (cg->sys->mode == CGROUP_V2 || !cg->sys->v1[CGROUP_DEVICES].mount[0] ||
+        (lim && lim->all_devices))
+        return 0;
+    if (ctrl_write(cg, CGROUP_DEVICES, "devices.deny", "a", 0, e) < 0)
+        return err_wrap(e, "deny devices");
+    for (size_t i = 0; i < ARRAY_LEN(devices_allow); i++)
+        if (ctrl_write(cg, CGROUP_DEVICES, "devices.allow", devices_allow[i], 0, e) < 0)
+            return err_wrap(e, "allow device '%s'", devices_allow[i]);
+    return 0;
+}
 
 /* v2 controllers enabled for berth's groups. */
 enum { V2_MEMORY = 1, V2_PIDS = 2, V2_CPU = 4, V2_IO = 8 };
@@ -757,6 +783,8 @@ int cgroup_create(const struct cgroup_sys *sys, const char *name, const struct c
         created |= 1u << i;
     }
     if (lim && cgroup_set_limits(cg, lim, e) < 0)
+        goto fail;
+    if (set_devices_v1(cg, lim, e) < 0)
         goto fail;
     return 0;
 

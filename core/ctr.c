@@ -562,6 +562,7 @@ static void cg_limits(const struct ctr *c, struct cgroup_limits *lim)
         lim->cpu_quota_us = c->cfg.nano_cpus / 10000; /* 1e9 nano cpus = 100000 us / 100000 us */
     }
     lim->cpu_shares = c->cfg.cpu_shares;
+    lim->all_devices = c->cfg.privileged;
 }
 
 static int cg_name(const struct ctr *c, char *buf, size_t size, struct err *e)

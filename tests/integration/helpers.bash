@@ -136,3 +136,58 @@ exit_code_of() {
 state_is() {
     [ "$(state "$1")" = "$2" ]
 }
+
+# probe_bin DIR: DIR/probe (built there unless present), a small static program that makes one
+# raw syscall per argument and prints "NAME ERRNO" ("OK" when it succeeded); busybox has no
+# way to call ptrace/reboot/kexec_load. `reboot` uses a bad magic: it never reboots, and
+# answers EINVAL only once the permission checks (CAP_SYS_BOOT, seccomp) let it through.
+# `caps` prints the effective uid and CapEff. Used by isolation.bats and probes.sh.
+probe_bin() {
+    local out=$1/probe
+    if [ ! -x "$out" ]; then
+        cat >"$out.c" <<'CSRC'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void say(const char *n, long r) { printf("%s %s\n", n, r < 0 ? strerrorname_np(errno) : "OK"); }
+int main(int argc, char **argv) {
+    for (int k = 1; k < argc; k++) {
+        const char *a = argv[k];
+        errno = 0;
+        if (!strcmp(a, "reboot")) say(a, syscall(SYS_reboot, 0, 0, 0, NULL));
+        else if (!strcmp(a, "init_module")) say(a, syscall(SYS_init_module, "junk", 4L, ""));
+        else if (!strcmp(a, "kexec_load")) say(a, syscall(SYS_kexec_load, 0L, 0L, NULL, 0xdead0000L));
+        else if (!strcmp(a, "ptrace")) {
+            pid_t c = fork();
+            if (c == 0) { pause(); _exit(0); }
+            say(a, ptrace(PTRACE_ATTACH, c, NULL, NULL));
+            kill(c, SIGKILL);
+            waitpid(c, NULL, 0);
+        } else if (!strcmp(a, "caps")) {
+            char l[256];
+            FILE *f = fopen("/proc/self/status", "r");
+            printf("euid %d\n", (int)geteuid());
+            while (f && fgets(l, sizeof l, f))
+                if (!strncmp(l, "CapEff", 6)) fputs(l, stdout);
+        } else printf("%s ?\n", a);
+    }
+    return 0;
+}
+CSRC
+        cc -static -O1 -o "$out.tmp" "$out.c" && mv "$out.tmp" "$out" || return 1
+        rm -f "$out.c"
+    fi
+    echo "$out"
+}
+
+# install_probe BIN ROOTFS: /probe and a setuid-root copy /suprobe in ROOTFS (a private copy)
+install_probe() {
+    install -m 0755 -o 0 -g 0 "$1" "$2/probe"
+    install -m 4755 -o 0 -g 0 "$1" "$2/suprobe"
+}
