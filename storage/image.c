@@ -341,6 +341,38 @@ static void ino_map_free(struct ino_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Call FN(FD, NAME, CTX, E) for each entry of the directory FD but "." and "..", with the
+ * PATH buffer (SIZE bytes) extended by "/NAME" (by NAME alone when PATH is empty) during the
+ * call, for messages. Stops at the first failure. */
+typedef int (*entry_fn)(int fd, const char *name, void *ctx, struct err *e);
+static int each_entry(int fd, char *path, size_t size, entry_fn fn, void *ctx, struct err *e)
+{
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return err_set(e, errno, "dup '%s'", path);
+    auto_closedir DIR *d = fdopendir(dup_fd);
+    if (!d) {
+        int saved = errno;
+        (void)close(dup_fd); /* fdopendir failed: the fd is still ours */
+        return err_set(e, saved, "opendir '%s'", path);
+    }
+    size_t base = strlen(path);
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de)
+            return errno ? err_set(e, errno, "readdir '%s'", path) : 0;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (util_fmt(path + base, size - base, e, "%s%s", base ? "/" : "", de->d_name) < 0)
+            return err_wrap(e, "walk '%.*s'", (int)base, path);
+        int rc = fn(fd, de->d_name, ctx, e);
+        path[base] = '\0';
+        if (rc < 0)
+            return -1;
+    }
+}
+
 struct copy_ctx {
     int dst_rootfd;
     int keep_owner; /* only root can give files away */
@@ -482,36 +514,22 @@ static int copy_entry(int sdir, int ddir, const char *name, struct copy_ctx *c, 
     }
 }
 
+struct copy_step {
+    int dfd;
+    struct copy_ctx *c;
+    int depth;
+};
+
+static int copy_one(int sfd, const char *name, void *ctx, struct err *e)
+{
+    struct copy_step *st = ctx;
+    return copy_entry(sfd, st->dfd, name, st->c, st->depth, e);
+}
+
 static int copy_dir(int sfd, int dfd, struct copy_ctx *c, int depth, struct err *e)
 {
-    int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0)
-        return err_set(e, errno, "dup '%s'", c->rel);
-    auto_closedir DIR *d = fdopendir(dup_fd);
-    if (!d) {
-        int saved = errno;
-        (void)close(dup_fd); /* fdopendir failed: the fd is still ours */
-        return err_set(e, saved, "opendir '%s'", c->rel);
-    }
-    size_t base = strlen(c->rel);
-    for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            if (errno)
-                return err_set(e, errno, "readdir '%s'", c->rel);
-            return 0;
-        }
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (util_fmt(c->rel + base, sizeof c->rel - base, e, "%s%s", base ? "/" : "", de->d_name) <
-            0)
-            return err_wrap(e, "copy tree");
-        int rc = copy_entry(sfd, dfd, de->d_name, c, depth, e);
-        c->rel[base] = '\0';
-        if (rc < 0)
-            return -1;
-    }
+    struct copy_step st = {dfd, c, depth};
+    return each_entry(sfd, c->rel, sizeof c->rel, copy_one, &st, e);
 }
 
 /* Copy the directory SRC to the (new) directory DST_DIR/NAME. */
@@ -586,35 +604,21 @@ static int remove_entry(int fd, const char *name, struct walk *w, int depth, str
 
 /* Empty the directory FD (named by w->path). Each subdirectory on another device or mount
  * fails with EXDEV: its contents are not ours to delete. */
+struct remove_step {
+    struct walk *w;
+    int depth;
+};
+
+static int remove_one(int fd, const char *name, void *ctx, struct err *e)
+{
+    struct remove_step *st = ctx;
+    return remove_entry(fd, name, st->w, st->depth, e);
+}
+
 static int remove_contents(int fd, struct walk *w, int depth, struct err *e)
 {
-    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0)
-        return err_set(e, errno, "dup '%s'", w->path);
-    auto_closedir DIR *d = fdopendir(dup_fd);
-    if (!d) {
-        int saved = errno;
-        (void)close(dup_fd); /* fdopendir failed: the fd is still ours */
-        return err_set(e, saved, "opendir '%s'", w->path);
-    }
-    size_t base = strlen(w->path);
-    for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            if (errno)
-                return err_set(e, errno, "readdir '%s'", w->path);
-            return 0;
-        }
-        const char *name = de->d_name;
-        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-            continue;
-        if (util_fmt(w->path + base, sizeof w->path - base, e, "/%s", name) < 0)
-            return err_wrap(e, "remove tree");
-        if (remove_entry(fd, name, w, depth, e) < 0)
-            return -1;
-        w->path[base] = '\0';
-    }
+    struct remove_step st = {w, depth};
+    return each_entry(fd, w->path, sizeof w->path, remove_one, &st, e);
 }
 
 int storage_remove_tree(const char *path, struct err *e)
@@ -646,62 +650,51 @@ int storage_remove_tree(const char *path, struct err *e)
     return 0;
 }
 
+struct size_step {
+    struct walk *w;
+    struct ino_map *seen;
+    uint64_t *sum;
+    int depth;
+};
+
+static int size_dir(int fd, struct walk *w, struct ino_map *seen, uint64_t *sum, int depth,
+                    struct err *e);
+
+static int size_one(int fd, const char *name, void *ctx, struct err *e)
+{
+    struct size_step *s = ctx;
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : err_set(e, errno, "stat '%s'", s->w->path);
+    if (S_ISREG(st.st_mode)) {
+        /* count a hard-linked file once, like du */
+        if (st.st_nlink > 1 && ino_find(s->seen, st.st_dev, st.st_ino))
+            return 0;
+        if (st.st_nlink > 1) {
+            char *p = strdup("");
+            if (!p || ino_add(s->seen, st.st_dev, st.st_ino, p) < 0) {
+                free(p);
+                return err_set(e, ENOMEM, "tree size '%s'", s->w->path);
+            }
+        }
+        *s->sum += (uint64_t)st.st_size;
+    } else if (S_ISDIR(st.st_mode) && st.st_dev == s->w->dev) {
+        if (s->depth >= TREE_DEPTH_MAX)
+            return err_set(e, ELOOP, "size '%s': nested deeper than %d", s->w->path,
+                           TREE_DEPTH_MAX);
+        auto_close int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+            return err_set(e, errno, "open '%s'", s->w->path);
+        return size_dir(sub, s->w, s->seen, s->sum, s->depth + 1, e);
+    }
+    return 0;
+}
+
 static int size_dir(int fd, struct walk *w, struct ino_map *seen, uint64_t *sum, int depth,
                     struct err *e)
 {
-    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0)
-        return err_set(e, errno, "dup '%s'", w->path);
-    auto_closedir DIR *d = fdopendir(dup_fd);
-    if (!d) {
-        int saved = errno;
-        (void)close(dup_fd); /* fdopendir failed: the fd is still ours */
-        return err_set(e, saved, "opendir '%s'", w->path);
-    }
-    size_t base = strlen(w->path);
-    for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            if (errno)
-                return err_set(e, errno, "readdir '%s'", w->path);
-            return 0;
-        }
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (util_fmt(w->path + base, sizeof w->path - base, e, "/%s", de->d_name) < 0)
-            return err_wrap(e, "tree size");
-        struct stat st;
-        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno != ENOENT)
-                return err_set(e, errno, "stat '%s'", w->path);
-        } else if (S_ISREG(st.st_mode)) {
-            /* count a hard-linked file once, like du */
-            if (st.st_nlink > 1 && ino_find(seen, st.st_dev, st.st_ino)) {
-                w->path[base] = '\0';
-                continue;
-            }
-            if (st.st_nlink > 1) {
-                char *p = strdup("");
-                if (!p || ino_add(seen, st.st_dev, st.st_ino, p) < 0) {
-                    free(p);
-                    return err_set(e, ENOMEM, "tree size '%s'", w->path);
-                }
-            }
-            *sum += (uint64_t)st.st_size;
-        } else if (S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
-            if (depth >= TREE_DEPTH_MAX)
-                return err_set(e, ELOOP, "size '%s': nested deeper than %d", w->path,
-                               TREE_DEPTH_MAX);
-            auto_close int sub =
-                openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub < 0)
-                return err_set(e, errno, "open '%s'", w->path);
-            if (size_dir(sub, w, seen, sum, depth + 1, e) < 0)
-                return -1;
-        }
-        w->path[base] = '\0';
-    }
+    struct size_step st = {w, seen, sum, depth};
+    return each_entry(fd, w->path, sizeof w->path, size_one, &st, e);
 }
 
 int storage_tree_size(const char *dir, uint64_t *out, struct err *e)
