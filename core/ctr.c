@@ -41,7 +41,8 @@ int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const
 {
     int running = st == CTR_RUNNING || st == CTR_STOPPING || start_pending;
     int gone = st == CTR_REMOVING || st == CTR_DEAD;
-    const char *m = NULL;
+    const char *m = NULL;    /* a fixed message */
+    const char *what = NULL; /* or "container REF <what>" */
     int code = 409;
 
     switch (req) {
@@ -64,40 +65,29 @@ int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const
             m = "container is already stopped", code = 304;
         break;
     case CTR_REQ_KILL:
-        if (!running && st != CTR_PAUSED) {
-            (void)snprintf(msg, size, "container %s is not running", ref);
-            return 409;
-        }
+        if (!running && st != CTR_PAUSED)
+            what = "is not running";
         break;
     case CTR_REQ_PAUSE:
-        if (st == CTR_PAUSED) {
-            (void)snprintf(msg, size, "container %s is already paused", ref);
-            return 409;
-        }
-        if (st != CTR_RUNNING || start_pending) {
-            (void)snprintf(msg, size, "container %s is not running", ref);
-            return 409;
-        }
+        if (st == CTR_PAUSED)
+            what = "is already paused";
+        else if (st != CTR_RUNNING || start_pending)
+            what = "is not running";
         break;
     case CTR_REQ_UNPAUSE:
-        if (st != CTR_PAUSED) {
-            (void)snprintf(msg, size, "container %s is not paused", ref);
-            return 409;
-        }
+        if (st != CTR_PAUSED)
+            what = "is not paused";
         break;
     case CTR_REQ_EXEC:
         if (st == CTR_PAUSED) {
+            /* Docker's wording names the container first */
             (void)snprintf(msg, size, "%s is paused, unpause the container before exec", ref);
             return 409;
         }
-        if (st == CTR_RESTARTING) {
-            (void)snprintf(msg, size, "container %s is restarting, wait until it is running", ref);
-            return 409;
-        }
-        if (st != CTR_RUNNING || start_pending) {
-            (void)snprintf(msg, size, "container %s is not running", ref);
-            return 409;
-        }
+        if (st == CTR_RESTARTING)
+            what = "is restarting, wait until it is running";
+        else if (st != CTR_RUNNING || start_pending)
+            what = "is not running";
         break;
     case CTR_REQ_RM:
         if (running || st == CTR_PAUSED)
@@ -106,9 +96,12 @@ int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const
     case CTR_REQ_RM_FORCE:
         break;
     }
-    if (!m)
+    if (what)
+        (void)snprintf(msg, size, "container %s %s", ref, what);
+    else if (m)
+        (void)snprintf(msg, size, "%s", m);
+    else
         return 0;
-    (void)snprintf(msg, size, "%s", m);
     return code;
 }
 
