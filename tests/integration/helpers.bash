@@ -93,10 +93,10 @@ sv_stop() {
         kill -KILL $left 2>/dev/null || true
         rc=1
     fi
-    if [ -n "${CGPARENT:-}" ] && [ -n "$(find /sys/fs/cgroup -maxdepth 3 -name "$CGPARENT" 2>/dev/null)" ]; then
+    if [ -n "${CGPARENT:-}" ] && [ -n "$(find /sys/fs/cgroup -maxdepth 6 -name "$CGPARENT" 2>/dev/null)" ]; then
         echo "cgroups left behind:" >&2
-        find /sys/fs/cgroup -maxdepth 3 -name "$CGPARENT" >&2
-        find /sys/fs/cgroup -maxdepth 3 -name "$CGPARENT" -exec sh -c 'find "$1" -depth -type d -exec rmdir {} \; ' _ {} \; 2>/dev/null
+        find /sys/fs/cgroup -maxdepth 6 -name "$CGPARENT" >&2
+        find /sys/fs/cgroup -maxdepth 6 -name "$CGPARENT" -exec sh -c 'find "$1" -depth -type d -exec rmdir {} \; ' _ {} \; 2>/dev/null
         rc=1
     fi
     if grep -q "$TESTDIR" /proc/mounts; then
