@@ -15,6 +15,7 @@
 #include "core/ctr.h"
 #include "core/limits.h"
 #include "core/util.h"
+#include "tests/unit/cfg_eq.h"
 #include "tests/unit/tap.h"
 
 /* ---- ctr_refuse: DESIGN §3 table plus §16 ---- */
@@ -310,34 +311,6 @@ static char *xdup(const char *s)
     return p;
 }
 
-static int str_eq(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static int strv_eq(char **a, char **b)
-{
-    size_t i = 0;
-    for (; a && a[i] && b && b[i]; i++)
-        if (strcmp(a[i], b[i]) != 0)
-            return 0;
-    return !(a && a[i]) && !(b && b[i]);
-}
-
-static int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
-{
-    return str_eq(a->image, b->image) && strv_eq(a->argv, b->argv) && strv_eq(a->env, b->env) &&
-           strv_eq(a->labels, b->labels) && str_eq(a->hostname, b->hostname) &&
-           str_eq(a->user, b->user) && str_eq(a->workdir, b->workdir) &&
-           a->read_only == b->read_only && a->network == b->network &&
-           a->stop_signal == b->stop_signal && a->stop_timeout == b->stop_timeout &&
-           a->restart == b->restart && a->max_retries == b->max_retries &&
-           a->auto_remove == b->auto_remove && a->open_stdin == b->open_stdin && a->tty == b->tty &&
-           a->log_max_size == b->log_max_size && a->log_max_file == b->log_max_file &&
-           a->backoff_min_ms == b->backoff_min_ms && a->backoff_max_ms == b->backoff_max_ms &&
-           a->backoff_reset_ms == b->backoff_reset_ms;
-}
-
 static void full_cfg(struct ctr_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -362,6 +335,18 @@ static void full_cfg(struct ctr_config *c)
     c->backoff_min_ms = 50;
     c->backoff_max_ms = 5001;
     c->backoff_reset_ms = 2000;
+    c->cap_add = strv("NET_ADMIN", "cap_sys_time", NULL);
+    c->cap_drop = strv("ALL", NULL);
+    c->privileged = 1;
+    c->no_new_privs = 0;
+    c->seccomp_unconfined = 1;
+    c->seccomp_profile = xdup("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
+    c->memory = 64LL << 20;
+    c->memory_swap = -1;
+    c->pids_limit = 50;
+    c->nano_cpus = 500000000;
+    c->cpu_shares = 512;
+    c->init = 1;
 }
 
 /* Serialise A to text and parse it back into B. */

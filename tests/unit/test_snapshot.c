@@ -19,6 +19,7 @@
 #include "core/snapshot.h"
 #include "core/sv.h"
 #include "core/util.h"
+#include "tests/unit/cfg_eq.h"
 #include "tests/unit/tap.h"
 
 static char tmpdir[] = "/tmp/berth-test-snapshot-XXXXXX";
@@ -157,34 +158,6 @@ static void fill(struct sv *sv)
 {
     for (size_t i = 0; i < ARRAY_LEN(specs); i++)
         (void)add_ctr(sv, &specs[i], (int)i);
-}
-
-static int str_eq(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static int strv_eq(char **a, char **b)
-{
-    size_t i = 0;
-    for (; a && a[i] && b && b[i]; i++)
-        if (strcmp(a[i], b[i]) != 0)
-            return 0;
-    return !(a && a[i]) && !(b && b[i]);
-}
-
-static int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
-{
-    return str_eq(a->image, b->image) && strv_eq(a->argv, b->argv) && strv_eq(a->env, b->env) &&
-           strv_eq(a->labels, b->labels) && str_eq(a->hostname, b->hostname) &&
-           str_eq(a->user, b->user) && str_eq(a->workdir, b->workdir) &&
-           a->read_only == b->read_only && a->network == b->network &&
-           a->stop_signal == b->stop_signal && a->stop_timeout == b->stop_timeout &&
-           a->restart == b->restart && a->max_retries == b->max_retries &&
-           a->auto_remove == b->auto_remove && a->open_stdin == b->open_stdin && a->tty == b->tty &&
-           a->log_max_size == b->log_max_size && a->log_max_file == b->log_max_file &&
-           a->backoff_min_ms == b->backoff_min_ms && a->backoff_max_ms == b->backoff_max_ms &&
-           a->backoff_reset_ms == b->backoff_reset_ms;
 }
 
 /* Compare the containers of A (skipping dead ones) with those of B, in list order. */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/cfg_eq.h - field-by-field equality of two container configs, shared by the tests
+ * that round-trip a config (test_ctr through JSON, test_snapshot through the snapshot). Keep it
+ * in step with struct ctr_config. */
+#pragma once
+
+#include <string.h>
+
+#include "core/ctr.h"
+
+static inline int str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static inline int strv_eq(char **a, char **b)
+{
+    size_t i = 0;
+    for (; a && a[i] && b && b[i]; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return 0;
+    return !(a && a[i]) && !(b && b[i]);
+}
+
+static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
+{
+    return str_eq(a->image, b->image) && strv_eq(a->argv, b->argv) && strv_eq(a->env, b->env) &&
+           strv_eq(a->labels, b->labels) && str_eq(a->hostname, b->hostname) &&
+           str_eq(a->user, b->user) && str_eq(a->workdir, b->workdir) &&
+           a->read_only == b->read_only && a->network == b->network &&
+           a->stop_signal == b->stop_signal && a->stop_timeout == b->stop_timeout &&
+           a->restart == b->restart && a->max_retries == b->max_retries &&
+           a->auto_remove == b->auto_remove && a->open_stdin == b->open_stdin && a->tty == b->tty &&
+           a->log_max_size == b->log_max_size && a->log_max_file == b->log_max_file &&
+           a->backoff_min_ms == b->backoff_min_ms && a->backoff_max_ms == b->backoff_max_ms &&
+           a->backoff_reset_ms == b->backoff_reset_ms && strv_eq(a->cap_add, b->cap_add) &&
+           strv_eq(a->cap_drop, b->cap_drop) && a->privileged == b->privileged &&
+           a->no_new_privs == b->no_new_privs && a->seccomp_unconfined == b->seccomp_unconfined &&
+           str_eq(a->seccomp_profile, b->seccomp_profile) && a->memory == b->memory &&
+           a->memory_swap == b->memory_swap && a->pids_limit == b->pids_limit &&
+           a->nano_cpus == b->nano_cpus && a->cpu_shares == b->cpu_shares && a->init == b->init;
+}
