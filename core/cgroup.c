@@ -532,28 +532,31 @@ static int check_name(const char *name, struct err *e)
 
 /* ---- limits ---- */
 
+/* A refused limit: EINVAL, with a message that goes to the user as is (no strerror). */
+#define bad_limit(e, ...) (err_set((e), 0, __VA_ARGS__), (e)->code = EINVAL, -1)
+
 int cgroup_check_limits(const struct cgroup_limits *lim, struct err *e)
 {
     if (lim->memory < 0 || (lim->memory > 0 && lim->memory < MEMORY_MIN))
-        return err_set(e, EINVAL, "--memory: minimum memory limit allowed is 6MB");
+        return bad_limit(e, "--memory: minimum memory limit allowed is 6MB");
     if (lim->memory > MEMORY_MAX || lim->memory_swap > MEMORY_MAX)
-        return err_set(e, EINVAL, "--memory: limit above 4 EiB");
+        return bad_limit(e, "--memory: limit above 4 EiB");
     if (lim->memory_swap < -1)
-        return err_set(e, EINVAL, "--memory-swap: invalid value %lld", lim->memory_swap);
+        return bad_limit(e, "--memory-swap: invalid value %lld", lim->memory_swap);
     if (lim->memory_swap > 0 && lim->memory == 0)
-        return err_set(e, EINVAL, "--memory-swap: needs a --memory limit too");
+        return bad_limit(e, "--memory-swap: needs a --memory limit too");
     if (lim->memory_swap > 0 && lim->memory_swap < lim->memory)
-        return err_set(e, EINVAL, "--memory-swap: must be at least the --memory limit");
+        return bad_limit(e, "--memory-swap: must be at least the --memory limit");
     if (lim->pids < -1)
-        return err_set(e, EINVAL, "--pids-limit: invalid value %lld", lim->pids);
+        return bad_limit(e, "--pids-limit: invalid value %lld", lim->pids);
     if (lim->cpu_quota_us < 0 || (lim->cpu_quota_us > 0 && lim->cpu_quota_us < 1000))
-        return err_set(e, EINVAL, "--cpus: CPU quota below 1ms per period");
+        return bad_limit(e, "--cpus: CPU quota below 1ms per period");
     if (lim->cpu_period_us < 0 ||
         (lim->cpu_period_us > 0 && (lim->cpu_period_us < 1000 || lim->cpu_period_us > 1000000)))
-        return err_set(e, EINVAL, "--cpu-period: must be 1000..1000000 microseconds");
+        return bad_limit(e, "--cpu-period: must be 1000..1000000 microseconds");
     if (lim->cpu_shares < 0 || (lim->cpu_shares > 0 && lim->cpu_shares < 2) ||
         lim->cpu_shares > 262144)
-        return err_set(e, EINVAL, "--cpu-shares: must be 2..262144");
+        return bad_limit(e, "--cpu-shares: must be 2..262144");
     return 0;
 }
 

@@ -544,18 +544,18 @@ static void cg_release(struct ctr *c)
     cg_try_destroy(c);
 }
 
-static void cg_limits(const struct ctr *c, struct cgroup_limits *lim)
+void ctr_cgroup_limits(const struct ctr_config *cfg, struct cgroup_limits *lim)
 {
     memset(lim, 0, sizeof *lim);
-    lim->memory = c->cfg.memory;
-    lim->memory_swap = c->cfg.memory_swap;
-    lim->pids = c->cfg.pids_limit;
-    if (c->cfg.nano_cpus > 0) {
+    lim->memory = cfg->memory;
+    lim->memory_swap = cfg->memory_swap;
+    lim->pids = cfg->pids_limit;
+    if (cfg->nano_cpus > 0) {
         lim->cpu_period_us = 100000;
-        lim->cpu_quota_us = c->cfg.nano_cpus / 10000; /* 1e9 nano cpus = 100000 us / 100000 us */
+        lim->cpu_quota_us = cfg->nano_cpus / 10000; /* 1e9 nano cpus = 100000 us / 100000 us */
     }
-    lim->cpu_shares = c->cfg.cpu_shares;
-    lim->all_devices = c->cfg.privileged;
+    lim->cpu_shares = cfg->cpu_shares;
+    lim->all_devices = cfg->privileged;
 }
 
 static int cg_name(const struct ctr *c, char *buf, size_t size, struct err *e)
@@ -572,7 +572,7 @@ static int cg_setup(struct ctr *c, struct err *e)
         return 0;
     ev_timer_stop(c->sv->loop, &c->cg_w);
     cg_watch_stop(c);
-    cg_limits(c, &lim);
+    ctr_cgroup_limits(&c->cfg, &lim);
     if (cg_name(c, name, sizeof name, e) < 0)
         return -1;
     if (cgroup_create(c->sv->cg_sys, name, &lim, &c->cg, e) < 0) {

@@ -200,5 +200,8 @@ int ctr_backoff_next(int *cur, int64_t ran_ms, int min_ms, int max_ms, int reset
 /* Whether the restart policy restarts after an exit with CODE. */
 int ctr_policy_restarts(const struct ctr *c, int code);
 
+/* The cgroup limits of CFG (--cpus as quota over a 100 ms period). Pure. */
+void ctr_cgroup_limits(const struct ctr_config *cfg, struct cgroup_limits *lim);
+
 /* Exit code for a wait status (128+N for a signal). */
 int ctr_status_code(int status);

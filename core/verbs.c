@@ -350,14 +350,6 @@ static int parse_isolation(struct client *cl, const struct proto_req *req, struc
     }
     if (cfg->pids_limit == 0)
         cfg->pids_limit = -1; /* Docker: 0 or -1 is unlimited */
-    if (cfg->memory_swap > 0 && cfg->memory_swap < cfg->memory) {
-        client_reply_err(cl, 400, "minimum memoryswap limit should be larger than memory limit");
-        return -1;
-    }
-    if (cfg->memory_swap > 0 && !cfg->memory) {
-        client_reply_err(cl, 400, "you should always set the memory limit when using memoryswap");
-        return -1;
-    }
     if ((v = proto_opt(req, "cpus"))) {
         char *end;
         errno = 0;
@@ -367,6 +359,13 @@ static int parse_isolation(struct client *cl, const struct proto_req *req, struc
             return -1;
         }
         cfg->nano_cpus = (long long)(f * 1e9);
+    }
+    /* the cgroup module's rules (Docker's): memory-swap needs memory and is at least it... */
+    struct cgroup_limits lim;
+    ctr_cgroup_limits(cfg, &lim);
+    if (cgroup_check_limits(&lim, &e) < 0) {
+        client_reply_err(cl, 400, "%s", e.msg);
+        return -1;
     }
     return 0;
 }
