@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/spawn.h"
 #include "core/sv.h"
 #include "core/util.h"
 
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
     int discard = 0, c;
     struct err e = {0};
 
+    if (spawn_is_init(argv[0]))
+        return spawn_init_main();
     sv.group = (gid_t)-1;
     sv.listen_fd = -1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

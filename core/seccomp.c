@@ -26,6 +26,7 @@
 
 #include "core/caps.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/util.h"
 
 /* ---- the default profile ---- */
@@ -226,13 +227,6 @@ static void scmp_releasep(scmp_filter_ctx *ctx)
         seccomp_release(*ctx);
 }
 #define auto_scmp __attribute__((cleanup(scmp_releasep)))
-
-static void json_deletep(cJSON **j)
-{
-    if (*j)
-        cJSON_Delete(*j);
-}
-#define auto_json __attribute__((cleanup(json_deletep)))
 
 /* A new filter with DEF as default action for the native architecture and its compat ABIs. */
 static scmp_filter_ctx filter_new(uint32_t def, struct err *e)

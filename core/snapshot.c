@@ -10,21 +10,11 @@
 
 #include "core/ctr.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/sv.h"
 #include "core/util.h"
 
 #define SNAPSHOT_VERSION 1
-
-static void jsonp(cJSON **j)
-{
-    cJSON_Delete(*j);
-}
-static void jstrp(char **s)
-{
-    cJSON_free(*s);
-}
-#define auto_json __attribute__((cleanup(jsonp)))
-#define auto_jstr __attribute__((cleanup(jstrp)))
 
 static void add_ns(cJSON *j, const char *k, int64_t ns)
 {

@@ -15,11 +15,17 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
+
+#include <cjson/cJSON.h>
 
 #include "core/caps.h"
+#include "core/json.h"
 #include "core/ctr.h"
 #include "core/seccomp.h"
 #include "core/sv.h"
@@ -138,6 +144,184 @@ static int setup_stdio(const char *dir, int stdin_fd, struct err *e)
     return 0;
 }
 
+/* berthd re-executed as the container's PID 1 (--init): run the command as its only child,
+ * forward every signal to it, reap every orphan, and exit as the command did (128+N when it
+ * died of signal N). Signals stay blocked and are taken with sigwaitinfo: an init ignores a
+ * signal it has no handler for, but a blocked one is queued. */
+static __attribute__((noreturn)) void init_run(char **argv, char **envp, int report_fd)
+{
+    static const int sync_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
+    sigset_t all, none;
+    struct err e = {0};
+
+    (void)sigfillset(&all);
+    for (size_t i = 0; i < ARRAY_LEN(sync_signals); i++)
+        (void)sigdelset(&all, sync_signals[i]);
+    (void)sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &all, NULL);
+    pid_t child = fork();
+    if (child < 0) {
+        err_set(&e, errno, "fork the command");
+        child_fail(report_fd, 125, &e);
+    }
+    if (child == 0) {
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        int code = exec_cmd(argv, envp, &e);
+        child_fail(report_fd, code, &e);
+    }
+    (void)close(report_fd); /* the command's copy closes at its exec: berthd then sees EOF */
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig < 0)
+            continue; /* EINTR */
+        if (sig != SIGCHLD) {
+            (void)kill(child, sig);
+            continue;
+        }
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+            if (p == child)
+                _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+}
+
+/* After pivot_root, shared by the cloned child and by berthd re-executed as init: user,
+ * working directory, environment, then DESIGN §11 in order (capabilities, no_new_privs,
+ * seccomp) and the exec (or, with --init, the init loop around it). */
+static __attribute__((noreturn)) void child_finish(const struct ctr_config *cfg,
+                                                   const struct seccomp_bpf *bpf, int report_fd)
+{
+    struct err e = {0};
+    struct storage_user u;
+    if (storage_user_resolve(cfg->user ? cfg->user : "", "/etc/passwd", "/etc/group", &u, &e) < 0)
+        child_fail(report_fd, 125, &e);
+
+    const char *wd = cfg->workdir && *cfg->workdir ? cfg->workdir : "/";
+    struct stat st;
+    if (stat(wd, &st) < 0 && errno == ENOENT && storage_mkdir_owned(wd, u.uid, u.gid, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (chdir(wd) < 0) {
+        err_set(&e, 0, "chdir to \"%s\": %s", wd,
+                errno == ENOENT ? "no such file or directory" : strerror(errno));
+        child_fail(report_fd, errno == ENOENT ? 127 : 125, &e);
+    }
+    if (cfg->read_only && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+        err_set(&e, errno, "remount / read-only");
+        child_fail(report_fd, 125, &e);
+    }
+
+    char **envp = build_env(cfg->env, cfg->hostname, u.home, &e);
+    if (!envp)
+        child_fail(report_fd, 125, &e);
+
+    /* DESIGN §11, in order: capabilities, no_new_privs, seccomp, then exec */
+    struct caps_spec cs = {.privileged = cfg->privileged};
+    for (char **n = cfg->cap_add; n && *n; n++)
+        if (caps_spec_add(&cs, *n, 0, &e) < 0)
+            child_fail(report_fd, 125, &e);
+    for (char **n = cfg->cap_drop; n && *n; n++)
+        if (caps_spec_add(&cs, *n, 1, &e) < 0)
+            child_fail(report_fd, 125, &e);
+    int non_root = u.uid != 0;
+    /* without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: do it while
+     * still root (the profile allows the uid switch that follows) */
+    int seccomp_early = !cfg->no_new_privs && non_root;
+    if (seccomp_early && seccomp_bpf_load(bpf, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (caps_before_setuid(&cs, non_root, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (setgroups((size_t)u.ngroups, u.groups) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
+        err_set(&e, errno, "set user %u:%u", (unsigned)u.uid, (unsigned)u.gid);
+        child_fail(report_fd, 125, &e);
+    }
+    if (caps_after_setuid(&cs, non_root, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        err_set(&e, errno, "set no_new_privs");
+        child_fail(report_fd, 125, &e);
+    }
+    if (!seccomp_early && seccomp_bpf_load(bpf, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    /* nothing of berthd may leak into the container: every fd above 2 closes at exec */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        err_set(&e, errno, "close inherited fds");
+        child_fail(report_fd, 125, &e);
+    }
+    if (cfg->init)
+        init_run(cfg->argv, envp, report_fd);
+    int code = exec_cmd(cfg->argv, envp, &e);
+    child_fail(report_fd, code, &e);
+}
+
+/* The path of berthd's own binary, as this mount namespace sees it (a bind needs a path here:
+ * /proc/self/exe names a mount of the namespace berthd started in). */
+static int own_binary(char buf[PATH_MAX_BERTH], struct err *e)
+{
+    struct stat self, there;
+    ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX_BERTH - 1);
+    if (n < 0)
+        return err_set(e, errno, "read /proc/self/exe");
+    buf[n] = 0;
+    if (stat("/proc/self/exe", &self) < 0 || stat(buf, &there) < 0 || self.st_dev != there.st_dev ||
+        self.st_ino != there.st_ino)
+        return err_set(e, ESTALE,
+                       "--init: berthd's binary '%s' was replaced since berthd started; restart "
+                       "berthd",
+                       buf);
+    return 0;
+}
+
+/* --init: berthd execs itself from the read-only /sbin/berth-init bind (INIT_FD) before
+ * pivot_root, while the host's libraries are still reachable; the config and the compiled
+ * seccomp program travel in a memfd on fd 3, the report pipe on fd 4. The container then sees
+ * /proc/1/exe on a read-only mount, so it cannot write berthd's binary. */
+static __attribute__((noreturn)) void
+reexec_init(const struct ctr_config *cfg, const struct seccomp_bpf *bpf, int init_fd, int report_fd)
+{
+    struct err e = {0};
+    char *text = spawn_handoff_encode(cfg, bpf, &e);
+    if (!text)
+        child_fail(report_fd, 125, &e);
+    int mfd = memfd_create("berth-init", MFD_CLOEXEC);
+    if (mfd < 0 || util_write_all(mfd, text, strlen(text), &e) < 0) {
+        if (mfd < 0)
+            err_set(&e, errno, "memfd for berth-init");
+        child_fail(report_fd, 125, &e);
+    }
+    free(text);
+    /* above 4 first, so that neither lands on the other's target */
+    int hi_cfg = fcntl(mfd, F_DUPFD_CLOEXEC, SPAWN_INIT_REPORT_FD + 1);
+    int hi_rep = fcntl(report_fd, F_DUPFD_CLOEXEC, SPAWN_INIT_REPORT_FD + 1);
+    if (hi_cfg < 0 || hi_rep < 0 || lseek(hi_cfg, 0, SEEK_SET) < 0 ||
+        dup2(hi_cfg, SPAWN_INIT_CONFIG_FD) < 0 || dup2(hi_rep, SPAWN_INIT_REPORT_FD) < 0) {
+        err_set(&e, errno, "hand fds to berth-init");
+        child_fail(hi_rep >= 0 ? hi_rep : report_fd, 125, &e);
+    }
+    /* dup2 cleared CLOEXEC on 3 and 4 only: nothing else of berthd survives the exec */
+    if (syscall(SYS_close_range, SPAWN_INIT_REPORT_FD + 1U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        err_set(&e, errno, "close inherited fds");
+        child_fail(hi_rep, 125, &e);
+    }
+    size_t n = 0;
+    while (cfg->argv && cfg->argv[n])
+        n++;
+    char **argv = calloc(n + 3, sizeof *argv);
+    if (!argv) {
+        err_set(&e, ENOMEM, "berth-init arguments");
+        child_fail(hi_rep, 125, &e);
+    }
+    argv[0] = "/sbin/" SPAWN_INIT_NAME;
+    argv[1] = "--";
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = cfg->argv[i];
+    char *envp[] = {NULL}; /* berthd's environment stays outside */
+    syscall(SYS_execveat, init_fd, "", argv, envp, AT_EMPTY_PATH);
+    err_set(&e, errno, "exec /sbin/" SPAWN_INIT_NAME);
+    child_fail(hi_rep, 125, &e);
+}
+
 static __attribute__((noreturn)) void child_main(const struct ctr *c, const char *dir,
                                                  const char *lower, int stdin_fd, int report_fd,
                                                  const struct seccomp_bpf *bpf)
@@ -146,6 +330,7 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     char upper[PATH_MAX_BERTH], work[PATH_MAX_BERTH], merged[PATH_MAX_BERTH];
     char hostname_f[PATH_MAX_BERTH], hosts_f[PATH_MAX_BERTH], resolv_f[PATH_MAX_BERTH];
     sigset_t none;
+    int init_fd = -1;
 
     (void)sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL); /* cannot fail with a valid set */
@@ -193,6 +378,9 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         util_fmt(hosts_f, sizeof hosts_f, &e, "%s/hosts", dir) < 0 ||
         util_fmt(resolv_f, sizeof resolv_f, &e, "%s/resolv.conf", dir) < 0)
         child_fail(report_fd, 125, &e);
+    char exe[PATH_MAX_BERTH];
+    if (c->cfg.init && own_binary(exe, &e) < 0)
+        child_fail(report_fd, 125, &e);
     struct storage_rootfs rf = {
         .lower = lower,
         .upper = upper,
@@ -204,68 +392,152 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         .read_only = 0, /* remounted below, after the working directory exists */
         .host_network = c->cfg.network == CTR_NET_HOST,
         .privileged = c->cfg.privileged,
+        .init_binary = c->cfg.init ? exe : NULL,
+        .init_fd = &init_fd,
+        .defer_pivot = 1, /* pivot here, or in berthd re-executed as berth-init */
     };
     if (storage_rootfs_setup(&rf, &e) < 0)
         child_fail(report_fd, 125, &e);
+    if (c->cfg.init)
+        reexec_init(&c->cfg, bpf, init_fd, report_fd);
+    if (storage_rootfs_pivot(0, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    child_finish(&c->cfg, bpf, report_fd);
+}
 
-    struct storage_user u;
-    if (storage_user_resolve(c->cfg.user ? c->cfg.user : "", "/etc/passwd", "/etc/group", &u, &e) <
-        0)
-        child_fail(report_fd, 125, &e);
+/* ---- the --init hand-off: JSON {"Config": <as in the snapshot>, "Seccomp": ["hex"...]} ---- */
 
-    const char *wd = c->cfg.workdir && *c->cfg.workdir ? c->cfg.workdir : "/";
-    struct stat st;
-    if (stat(wd, &st) < 0 && errno == ENOENT && storage_mkdir_owned(wd, u.uid, u.gid, &e) < 0)
-        child_fail(report_fd, 125, &e);
-    if (chdir(wd) < 0) {
-        err_set(&e, 0, "chdir to \"%s\": %s", wd,
-                errno == ENOENT ? "no such file or directory" : strerror(errno));
-        child_fail(report_fd, errno == ENOENT ? 127 : 125, &e);
-    }
-    if (c->cfg.read_only && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
-        err_set(&e, errno, "remount / read-only");
-        child_fail(report_fd, 125, &e);
-    }
+#define HANDOFF_MAX (16u * 1024 * 1024) /* args and env are bounded well below this */
 
-    char **envp = build_env(c->cfg.env, c->cfg.hostname, u.home, &e);
-    if (!envp)
-        child_fail(report_fd, 125, &e);
+static char *hex_encode(const void *buf, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = buf;
+    char *out = malloc(2 * len + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * len] = 0;
+    return out;
+}
 
-    /* DESIGN §11, in order: capabilities, no_new_privs, seccomp, then exec */
-    struct caps_spec cs = {.privileged = c->cfg.privileged};
-    for (char **n = c->cfg.cap_add; n && *n; n++)
-        if (caps_spec_add(&cs, *n, 0, &e) < 0)
-            child_fail(report_fd, 125, &e);
-    for (char **n = c->cfg.cap_drop; n && *n; n++)
-        if (caps_spec_add(&cs, *n, 1, &e) < 0)
-            child_fail(report_fd, 125, &e);
-    int non_root = u.uid != 0;
-    /* without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: do it while
-     * still root (the profile allows the uid switch that follows) */
-    int seccomp_early = !c->cfg.no_new_privs && non_root;
-    if (seccomp_early && seccomp_bpf_load(bpf, &e) < 0)
-        child_fail(report_fd, 125, &e);
-    if (caps_before_setuid(&cs, non_root, &e) < 0)
-        child_fail(report_fd, 125, &e);
-    if (setgroups((size_t)u.ngroups, u.groups) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
-        err_set(&e, errno, "set user %u:%u", (unsigned)u.uid, (unsigned)u.gid);
-        child_fail(report_fd, 125, &e);
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+char *spawn_handoff_encode(const struct ctr_config *cfg, const struct seccomp_bpf *bpf,
+                           struct err *e)
+{
+    auto_json cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_CreateArray();
+    if (!root || !arr) {
+        cJSON_Delete(arr);
+        return err_set(e, ENOMEM, "encode init hand-off"), NULL;
     }
-    if (caps_after_setuid(&cs, non_root, &e) < 0)
-        child_fail(report_fd, 125, &e);
-    if (c->cfg.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-        err_set(&e, errno, "set no_new_privs");
-        child_fail(report_fd, 125, &e);
+    cJSON_AddItemToObject(root, "Seccomp", arr);
+    cJSON_AddItemToObject(root, "Config", ctr_config_json(cfg));
+    for (int i = 0; i < bpf->n; i++) {
+        char *hex = hex_encode(bpf->prog[i].filter, bpf->prog[i].len * sizeof(struct sock_filter));
+        cJSON *item = hex ? cJSON_CreateString(hex) : NULL;
+        free(hex);
+        if (!item)
+            return err_set(e, ENOMEM, "encode init hand-off"), NULL;
+        cJSON_AddItemToArray(arr, item);
     }
-    if (!seccomp_early && seccomp_bpf_load(bpf, &e) < 0)
-        child_fail(report_fd, 125, &e);
-    /* nothing of berthd may leak into the container: every fd above 2 closes at exec */
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        err_set(&e, errno, "close inherited fds");
-        child_fail(report_fd, 125, &e);
+    char *text = cJSON_PrintUnformatted(root);
+    if (!text)
+        return err_set(e, ENOMEM, "encode init hand-off"), NULL;
+    return text;
+}
+
+static int decode_prog(const cJSON *item, struct sock_fprog *prog, struct err *e)
+{
+    if (!cJSON_IsString(item))
+        return err_set(e, EINVAL, "init hand-off: seccomp program must be a string");
+    size_t hl = strlen(item->valuestring);
+    size_t len = hl / 2;
+    if (hl % (2 * sizeof(struct sock_filter)) != 0 || len == 0 ||
+        len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        return err_set(e, EINVAL, "init hand-off: bad seccomp program length %zu", hl);
+    unsigned char *buf = malloc(len);
+    if (!buf)
+        return err_set(e, ENOMEM, "init hand-off");
+    for (size_t i = 0; i < len; i++) {
+        int hi = hex_value(item->valuestring[2 * i]), lo = hex_value(item->valuestring[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(buf);
+            return err_set(e, EINVAL, "init hand-off: seccomp program is not hex");
+        }
+        buf[i] = (unsigned char)(hi << 4 | lo);
     }
-    int code = exec_cmd(c->cfg.argv, envp, &e);
-    child_fail(report_fd, code, &e);
+    prog->filter = (struct sock_filter *)(void *)buf;
+    prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+    return 0;
+}
+
+int spawn_handoff_decode(const char *text, struct ctr_config *cfg, struct seccomp_bpf *bpf,
+                         struct err *e)
+{
+    memset(cfg, 0, sizeof *cfg);
+    memset(bpf, 0, sizeof *bpf);
+    auto_json cJSON *root = cJSON_Parse(text);
+    if (!cJSON_IsObject(root))
+        return err_set(e, EINVAL, "init hand-off is not a JSON object");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "Seccomp");
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > 2)
+        return err_set(e, EINVAL, "init hand-off: 'Seccomp' must hold at most 2 programs");
+    if (ctr_config_from_json(cJSON_GetObjectItemCaseSensitive(root, "Config"), cfg, e) < 0)
+        return err_wrap(e, "init hand-off");
+    const cJSON *item;
+    cJSON_ArrayForEach(item, arr)
+    {
+        if (decode_prog(item, &bpf->prog[bpf->n], e) < 0) {
+            seccomp_bpf_free(bpf);
+            ctr_config_free(cfg);
+            return -1;
+        }
+        bpf->n++;
+    }
+    return 0;
+}
+
+int spawn_is_init(const char *argv0)
+{
+    const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+    base = base ? base + 1 : argv0;
+    return base && strcmp(base, SPAWN_INIT_NAME) == 0;
+}
+
+int spawn_init_main(void)
+{
+    struct err e = {0};
+    struct ctr_config cfg;
+    struct seccomp_bpf bpf;
+    char p[32];
+
+    if (getpid() != 1 || fcntl(SPAWN_INIT_CONFIG_FD, F_GETFD) < 0 ||
+        fcntl(SPAWN_INIT_REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) {
+        fprintf(stderr, SPAWN_INIT_NAME ": runs only as a container's init, started by berthd\n");
+        return 2;
+    }
+    (void)snprintf(p, sizeof p, "/proc/self/fd/%d", SPAWN_INIT_CONFIG_FD);
+    char *text = util_read_file(p, HANDOFF_MAX, NULL, &e);
+    (void)close(SPAWN_INIT_CONFIG_FD);
+    if (!text || spawn_handoff_decode(text, &cfg, &bpf, &e) < 0)
+        child_fail(SPAWN_INIT_REPORT_FD, 125, &e);
+    free(text);
+    (void)prctl(PR_SET_NAME, SPAWN_INIT_NAME, 0, 0, 0);
+    if (storage_rootfs_pivot(0, &e) < 0)
+        child_fail(SPAWN_INIT_REPORT_FD, 125, &e);
+    child_finish(&cfg, &bpf, SPAWN_INIT_REPORT_FD);
 }
 
 /* Compiled seccomp programs by (mode, capabilities, profile): building one with libseccomp

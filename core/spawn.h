@@ -9,6 +9,14 @@
 #include "core/err.h"
 
 struct ctr;
+struct ctr_config;
+struct seccomp_bpf;
+
+/* --init: berthd re-executes itself as the container's PID 1 under this name (bound read-only
+ * at /sbin/berth-init), with the hand-off on fd 3 and the report pipe on fd 4. */
+#define SPAWN_INIT_NAME      "berth-init"
+#define SPAWN_INIT_CONFIG_FD 3
+#define SPAWN_INIT_REPORT_FD 4
 
 /* What the child writes to the pipe when it fails before exec. */
 struct spawn_report {
@@ -21,3 +29,16 @@ struct spawn_report {
  * O_NONBLOCK). The clone itself is quick; the child's setup runs concurrently. */
 int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_rootfs,
                     int stdin_fd, pid_t *pid, int *report_fd, struct err *e);
+
+/* The --init hand-off: a container's config and its compiled seccomp program as one JSON
+ * text (malloc'd), and back (CFG and BPF are then owned by the caller). */
+char *spawn_handoff_encode(const struct ctr_config *cfg, const struct seccomp_bpf *bpf,
+                           struct err *e);
+int spawn_handoff_decode(const char *text, struct ctr_config *cfg, struct seccomp_bpf *bpf,
+                         struct err *e);
+
+/* ARGV0 names berth-init: main() then calls spawn_init_main(), which finishes the container's
+ * setup (pivot_root, user, capabilities, no_new_privs, seccomp) and runs the init loop; it
+ * returns only when not started by berthd (2, with a message). */
+int spawn_is_init(const char *argv0);
+int spawn_init_main(void);

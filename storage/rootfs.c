@@ -91,45 +91,66 @@ static int mount_at(int rootfd, const char *rel, const char *src, const char *ty
     return 0;
 }
 
-/* Bind SRC over etc/NAME, replacing a symlink and creating the file (in the upper layer) when
- * the image lacks it. */
-static int bind_etc_file(int rootfd, const char *src, const char *name, struct err *e)
+/* Bind SRC over DIR/NAME (a regular file), replacing a symlink and creating the file (in the
+ * upper layer) when the image lacks it; read-only when RDONLY. Returns an O_PATH fd to the
+ * mounted file. */
+static int bind_file(int rootfd, const char *src, const char *dir, const char *name, int rdonly,
+                     struct err *e)
 {
-    if (!src)
-        return 0;
-    auto_close int etcfd = ensure_dir(rootfd, "etc", e);
-    if (etcfd < 0)
+    auto_close int dirfd = ensure_dir(rootfd, dir, e);
+    if (dirfd < 0)
         return -1;
-    auto_close int fd = openat(etcfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    auto_close int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
         struct stat st;
         if (fstat(fd, &st) < 0)
-            return err_set(e, errno, "stat '/etc/%s'", name);
+            return err_set(e, errno, "stat '/%s/%s'", dir, name);
         if (S_ISLNK(st.st_mode)) {
             /* a symlink may point outside the tree or nowhere: bind over a plain file */
             util_closep(&fd);
             fd = -1;
-            if (unlinkat(etcfd, name, 0) < 0)
-                return err_set(e, errno, "remove symlink '/etc/%s'", name);
+            if (unlinkat(dirfd, name, 0) < 0)
+                return err_set(e, errno, "remove symlink '/%s/%s'", dir, name);
         } else if (!S_ISREG(st.st_mode)) {
-            return err_set(e, EINVAL, "'/etc/%s' is not a regular file", name);
+            return err_set(e, EINVAL, "'/%s/%s' is not a regular file", dir, name);
         }
     } else if (errno != ENOENT) {
-        return err_set(e, errno, "open '/etc/%s'", name);
+        return err_set(e, errno, "open '/%s/%s'", dir, name);
     }
     if (fd < 0) {
         auto_close int wfd =
-            openat(etcfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+            openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (wfd < 0)
-            return err_set(e, errno, "create '/etc/%s'", name);
-        fd = openat(etcfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            return err_set(e, errno, "create '/%s/%s'", dir, name);
+        fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-            return err_set(e, errno, "open '/etc/%s'", name);
+            return err_set(e, errno, "open '/%s/%s'", dir, name);
     }
     char p[FD_PATH_MAX];
     fd_path(fd, p);
     if (mount(src, p, NULL, MS_BIND, NULL) < 0)
-        return err_set(e, errno, "bind '%s' on '/etc/%s'", src, name);
+        return err_set(e, errno, "bind '%s' on '/%s/%s'", src, dir, name);
+    /* the fd still names the file under the mount: reopen through the new mount */
+    int mfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (mfd < 0)
+        return err_set(e, errno, "open '/%s/%s'", dir, name);
+    fd_path(mfd, p);
+    if (rdonly &&
+        mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+        (void)close(mfd);
+        return err_set(e, errno, "remount '/%s/%s' read-only", dir, name);
+    }
+    return mfd;
+}
+
+static int bind_etc_file(int rootfd, const char *src, const char *name, struct err *e)
+{
+    if (!src)
+        return 0;
+    int fd = bind_file(rootfd, src, "etc", name, 0, e);
+    if (fd < 0)
+        return -1;
+    (void)close(fd);
     return 0;
 }
 
@@ -388,17 +409,28 @@ int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
         if (readonly_path(rootfd, readonly_paths[i], e) < 0)
             return -1;
 
-    /* pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
-     * removes it without needing a directory for it in the image */
     if (fchdir(rootfd) < 0)
         return err_set(e, errno, "chdir '%s'", r->merged);
+    if (r->init_binary) {
+        int fd = bind_file(rootfd, r->init_binary, "sbin", "berth-init", 1, e);
+        if (fd < 0)
+            return -1;
+        *r->init_fd = fd;
+    }
+    return r->defer_pivot ? 0 : storage_rootfs_pivot(r->read_only, e);
+}
+
+int storage_rootfs_pivot(int read_only, struct err *e)
+{
+    /* pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
+     * removes it without needing a directory for it in the image */
     if (syscall(SYS_pivot_root, ".", ".") < 0)
-        return err_set(e, errno, "pivot_root into '%s'", r->merged);
+        return err_set(e, errno, "pivot_root");
     if (umount2(".", MNT_DETACH) < 0)
         return err_set(e, errno, "detach old root");
     if (chdir("/") < 0)
         return err_set(e, errno, "chdir '/'");
-    if (r->read_only) {
+    if (read_only) {
         struct statvfs sv;
         if (statvfs("/", &sv) < 0)
             return err_set(e, errno, "statvfs '/'");

@@ -9,16 +9,19 @@
 struct err;
 
 struct storage_rootfs {
-    const char *lower;    /* image rootfs directory (read-only lower layer) */
-    const char *upper;    /* container's upper dir (exists) */
-    const char *work;     /* overlay work dir (exists) */
-    const char *merged;   /* mount point (exists) */
-    const char *hostname; /* file bound over /etc/hostname, or NULL */
-    const char *hosts;    /* file bound over /etc/hosts, or NULL */
-    const char *resolv;   /* file bound over /etc/resolv.conf, or NULL */
-    int read_only;        /* remount / read-only after setup */
-    int host_network;     /* the container shares the host's netns */
-    int privileged;       /* no masked or read-only /proc and /sys paths */
+    const char *lower;       /* image rootfs directory (read-only lower layer) */
+    const char *upper;       /* container's upper dir (exists) */
+    const char *work;        /* overlay work dir (exists) */
+    const char *merged;      /* mount point (exists) */
+    const char *hostname;    /* file bound over /etc/hostname, or NULL */
+    const char *hosts;       /* file bound over /etc/hosts, or NULL */
+    const char *resolv;      /* file bound over /etc/resolv.conf, or NULL */
+    int read_only;           /* remount / read-only after setup */
+    int host_network;        /* the container shares the host's netns */
+    int privileged;          /* no masked or read-only /proc and /sys paths */
+    const char *init_binary; /* bound read-only at /sbin/berth-init when set (--init) */
+    int *init_fd;            /* out: an O_PATH fd to that mounted file (for execveat) */
+    int defer_pivot;         /* stop before pivot_root, with the cwd at MERGED */
 };
 
 /* In the child, after clone(CLONE_NEWNS|CLONE_NEWPID|...) and before exec: make every mount
@@ -26,8 +29,14 @@ struct storage_rootfs {
  * /sys (read-only), a tmpfs /dev with null zero full random urandom tty, /dev/pts (new
  * instance, ptmx), /dev/shm, /dev/mqueue, the /dev/fd stdin stdout stderr links, then
  * pivot_root into MERGED and detach the old root; remount / read-only when asked. On return
- * the cwd is "/". May block on the kernel (mounts): runs only in the child. */
+ * the cwd is "/". May block on the kernel (mounts): runs only in the child. With DEFER_PIVOT
+ * it returns with the cwd at MERGED and storage_rootfs_pivot() finishes (a process may exec in
+ * between: berthd re-executes itself from the read-only /sbin/berth-init that way, loading its
+ * libraries from the host before the host's tree goes away). */
 int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e);
+
+/* pivot_root into the cwd, detach the old root, chdir "/"; remount / read-only when asked. */
+int storage_rootfs_pivot(int read_only, struct err *e);
 
 /* Result of resolving a user spec inside the container's rootfs. */
 #define STORAGE_GROUPS_MAX 64
