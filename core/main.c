@@ -17,12 +17,14 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: berthd [--root DIR] [--socket PATH] [--group GID] [--log-level L]\n"
-               "              [--discard-corrupt-state]\n"
+               "              [--discard-corrupt-state] [--cgroups auto|off]\n"
                "  --root DIR               state directory (default /var/lib/berth)\n"
                "  --socket PATH            control socket (default /run/berth/berth.sock)\n"
                "  --group GID              also allow members of this group on the socket\n"
                "  --log-level L            error|warn|info|debug (default info)\n"
-               "  --discard-corrupt-state  move a corrupt snapshot aside and start empty\n");
+               "  --discard-corrupt-state  move a corrupt snapshot aside and start empty\n"
+               "  --cgroups auto|off       off: no cgroup per container (no limits, pause or\n"
+               "                           stats); auto (default) detects v2, v1 or hybrid\n");
 }
 
 int main(int argc, char **argv)
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
         {"group", required_argument, NULL, 'g'},
         {"log-level", required_argument, NULL, 'l'},
         {"discard-corrupt-state", no_argument, NULL, 'D'},
+        {"cgroups", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -74,6 +77,13 @@ int main(int argc, char **argv)
         }
         case 'D':
             discard = 1;
+            break;
+        case 'C':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "berthd: --cgroups: expected auto or off, not '%s'\n", optarg);
+                return 2;
+            }
+            sv.no_cgroups = strcmp(optarg, "off") == 0;
             break;
         case 'h':
             usage(stdout);

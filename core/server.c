@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/sv.h"
 #include "core/util.h"
+#include "core/view.h"
 #include "core/verbs.h"
 
 static struct client *flush_list;
@@ -550,12 +551,7 @@ static void reply_status(struct client *cl, const struct ctr *c)
 
 static void reply_id(struct client *cl, const struct ctr *c)
 {
-    cJSON *j = cJSON_CreateObject();
-    if (j) {
-        cJSON_AddStringToObject(j, "Id", c->id);
-        cJSON_AddItemToObject(j, "Warnings", cJSON_CreateArray());
-    }
-    client_reply_json(cl, j);
+    client_reply_json(cl, view_created(c));
 }
 
 static void note_client(struct client *cl, struct ctr *c, enum server_note note)

@@ -450,7 +450,9 @@ int sv_init(struct sv *sv, struct err *e)
 
     static struct cgroup_sys cg_sys; /* one per process: large, and read-only once filled */
     struct err ce = {0};
-    if (cgroup_detect(&cg_sys, &ce) == 0) {
+    if (sv->no_cgroups)
+        log_msg(LOG_INFO, "cgroups: off (--cgroups off): containers run without limits");
+    else if (cgroup_detect(&cg_sys, &ce) == 0) {
         uint64_t h = 0xcbf29ce484222325ULL;
         for (const char *p = sv->root; *p; p++)
             h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;

@@ -41,6 +41,7 @@ struct sv {
     int snapshot_failing; /* last write failed: replies are held */
     int shutting_down;
     int discard_corrupt;            /* a corrupt snapshot is moved aside, not fatal */
+    int no_cgroups;                 /* --cgroups off: containers get no cgroup */
     unsigned long long nofile_orig; /* soft RLIMIT_NOFILE at start (0: unchanged) */
     struct cgroup_sys *cg_sys;      /* NULL: no usable cgroup hierarchy (containers run without) */
     char cg_parent[32];             /* "berth-<hash of root>": the parent group of our containers */

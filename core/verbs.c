@@ -637,12 +637,7 @@ static void v_create(struct client *cl, const struct proto_req *req)
     struct ctr *c = do_create(cl, req);
     if (!c)
         return;
-    cJSON *j = cJSON_CreateObject();
-    if (j) {
-        cJSON_AddStringToObject(j, "Id", c->id);
-        cJSON_AddItemToObject(j, "Warnings", cJSON_CreateArray());
-    }
-    client_reply_json(cl, j);
+    client_reply_json(cl, view_created(c));
 }
 
 /* Start C for CL (run or start): claims a passed stdin fd when asked. */

@@ -115,6 +115,25 @@ static cJSON *strv(char **v, int from)
     return a;
 }
 
+cJSON *view_created(const struct ctr *c)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *w = cJSON_CreateArray();
+    if (!j || !w) {
+        cJSON_Delete(j);
+        cJSON_Delete(w);
+        return NULL;
+    }
+    cJSON_AddStringToObject(j, "Id", c->id);
+    cJSON_AddItemToObject(j, "Warnings", w);
+    const struct ctr_config *cfg = &c->cfg;
+    if (!c->sv->cg_sys && (cfg->memory || cfg->memory_swap || cfg->nano_cpus || cfg->cpu_shares ||
+                           cfg->pids_limit != PIDS_LIMIT_DEFAULT))
+        cJSON_AddItemToArray(w, cJSON_CreateString("berthd runs without cgroups: resource "
+                                                   "limits discarded"));
+    return j;
+}
+
 cJSON *view_inspect(const struct ctr *c)
 {
     char buf[PATH_MAX_BERTH];

@@ -12,6 +12,9 @@ struct err;
 struct cJSON;
 
 struct cJSON *view_inspect(const struct ctr *c);
+/* The reply to create/run: {"Id": ..., "Warnings": [...]}, warning (as Docker does) of limits
+ * discarded because berthd runs without cgroups. */
+struct cJSON *view_created(const struct ctr *c);
 /* ps: newest first; ALL includes stopped ones; FILTERS are "key=value". NULL with E on a bad
  * filter (EINVAL) or OOM. */
 struct cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t nfilters,

@@ -200,3 +200,19 @@ EOF
     [ "$status" -eq 125 ]
     [ -z "$(b ps -a -q)" ]
 }
+
+@test "berthd --cgroups off: no group per container, limits discarded with a warning, pause refused" {
+    sv_term
+    sv_launch --cgroups off
+    run --separate-stderr b run --rm -m 64m busybox true
+    [ "$status" -eq 0 ]
+    [[ "$stderr" == *"WARNING: berthd runs without cgroups: resource limits discarded"* ]]
+    b run -d --name nocg busybox sleep 1000
+    [ "$(b info | jq -r .CgroupParent)" = "" ]
+    run b pause nocg
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pause needs a cgroup freezer"* ]]
+    b rm -f nocg
+    run -2 "$BERTHD" --root "$ROOT" --socket "$SOCK.x" --cgroups maybe
+    [[ "$output" == *"expected auto or off"* ]]
+}
