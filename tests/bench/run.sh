@@ -6,6 +6,9 @@
 #   BENCH_N=30 BENCH_CTRS=100 BENCH_ROUNDS=3 BENCH_IDLE_SECS=10 sh tests/bench/run.sh build
 #
 # 1. run-to-exit of `true`, client included, N runs each, interleaved A B C A B C
+# 1b. the cost of the security setup per start: default vs --privileged (no seccomp, masking
+#    or capability work) vs a second berthd with --cgroups off, as ratios to that core start;
+#    and --init
 # 2. CTRS detached `sleep 1000`: time until all are running (sequential, and xargs -P 8), then
 #    the time to remove them all; berthd VmRSS before/after -> KiB per container
 # 3. berthd idle wakeups with 10 running containers (perf stat, plus context switches)
@@ -63,6 +66,8 @@ CRUN_ROOT="$D/crun-state"
 RUNC_ROOT="$D/runc-state"
 PFX="bb$$"
 SV_PID=
+SV2_PID=
+SOCK2="$D/sock2"
 WD_PID=
 HUGETLB_MOUNTED=0
 HUGETLB_MKDIR=0
@@ -71,6 +76,7 @@ ANOMALIES="$D/anomalies"
 : >"$ANOMALIES"
 
 b() { "$BERTH_BIN" --socket "$SOCK" "$@"; }
+b2() { "$BERTH_BIN" --socket "$SOCK2" "$@"; }
 bt() { timeout 20 "$BERTH_BIN" --socket "$SOCK" "$@"; }
 cr() { crun --root "$CRUN_ROOT" "$@"; }
 rc_() { runc --root "$RUNC_ROOT" "$@"; }
@@ -108,6 +114,15 @@ cleanup() {
             kill -KILL "$SV_PID" 2>/dev/null
         fi
         wait "$SV_PID" 2>/dev/null
+    fi
+    if [ -n "$SV2_PID" ] && kill -0 "$SV2_PID" 2>/dev/null; then
+        kill -TERM "$SV2_PID" 2>/dev/null
+        for _ in $(seq 1 150); do
+            kill -0 "$SV2_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SV2_PID" 2>/dev/null
+        wait "$SV2_PID" 2>/dev/null
     fi
     if [ $HAVE_CRUN = 1 ] && [ -d "$CRUN_ROOT" ]; then
         for c in $(cr list -q 2>/dev/null); do
@@ -303,6 +318,66 @@ R1_CRUN=$(ratio "$(stats "$D/s1.crun" | cut -d' ' -f1)" "$bmed")
 [ $HAVE_RUNC = 1 ] && for c in $(rc_ list -q); do rc_ delete -f "$c" >/dev/null 2>&1; done
 left=$(b ps -aq | wc -l)
 [ "$left" = 0 ] || anomaly "after $N \`run --rm\`: $left containers still listed by berth ps -a"
+
+# ---------------------------------------------------------------- 1b. security cost
+
+phase "1b. security cost"
+echo
+echo "== 1b. cost of the security setup per start: run --rm busybox true (N=$N each, interleaved; ms) =="
+mkdir -p "$D/root2/images"
+cp -a "$IMAGE_SRC" "$D/root2/images/busybox" || die "copy image"
+"$BERTHD" --root "$D/root2" --socket "$SOCK2" --cgroups off >>"$D/berthd2.log" 2>&1 &
+SV2_PID=$!
+for _ in $(seq 1 100); do
+    [ -S "$SOCK2" ] && b2 ping >/dev/null 2>&1 && break
+    sleep 0.05
+done
+b2 ping >/dev/null 2>&1 || die "second berthd (--cgroups off) did not come up: $(tail -3 "$D/berthd2.log")"
+# variant name, then the command
+V1B="default privileged nocg core init"
+v1b_label() {
+    case $1 in
+    default) echo "default (cgroup + caps + seccomp + masks)" ;;
+    privileged) echo "--privileged (cgroup only)" ;;
+    nocg) echo "--cgroups off (caps + seccomp + masks)" ;;
+    core) echo "--cgroups off --privileged (core)" ;;
+    init) echo "default + --init" ;;
+    esac
+}
+for v in $V1B; do : >"$D/s1b.$v"; done
+ERR1B=0
+for i in $(seq 1 "$N"); do
+    for v in $V1B; do
+        t0=$EPOCHREALTIME
+        case $v in
+        default) b run --rm busybox true ;;
+        privileged) b run --rm --privileged busybox true ;;
+        nocg) b2 run --rm busybox true ;;
+        core) b2 run --rm --privileged busybox true ;;
+        init) b run --rm --init busybox true ;;
+        esac </dev/null >/dev/null 2>>"$D/err1b"
+        st=$?
+        t1=$EPOCHREALTIME
+        if [ $st = 0 ]; then elapsed "$t0" "$t1" >>"$D/s1b.$v"; else ERR1B=$((ERR1B + 1)); fi
+    done
+done
+read -r cmed _ _ < <(stats "$D/s1b.core")
+printf '  %-44s %9s %9s %9s\n' "variant" "median" "p90" "vs core"
+for v in $V1B; do
+    read -r med p90 _ < <(stats "$D/s1b.$v")
+    printf '  %-44s %9s %9s %9s\n' "$(v1b_label $v)" "$med" "$p90" "$(ratio "$med" "$cmed")"
+done
+read -r dmed _ _ < <(stats "$D/s1b.default")
+read -r pmed _ _ < <(stats "$D/s1b.privileged")
+read -r nmed _ _ < <(stats "$D/s1b.nocg")
+echo "  security setup per start: $(awk -v d="$dmed" -v c="$cmed" 'BEGIN { printf "%.2f", d - c }') ms in all" \
+    "($(ratio "$dmed" "$cmed")x the core start): cgroup $(awk -v p="$pmed" -v c="$cmed" 'BEGIN { printf "%.2f", p - c }') ms," \
+    "caps + seccomp + masks $(awk -v n="$nmed" -v c="$cmed" 'BEGIN { printf "%.2f", n - c }') ms"
+[ $ERR1B = 0 ] || anomaly "security-cost runs: $ERR1B failed ($(sort -u "$D/err1b" | head -c 200))"
+[ "$(b2 ps -aq | wc -l)" = 0 ] || anomaly "second berthd still lists containers after run --rm"
+kill -TERM "$SV2_PID" 2>/dev/null
+wait "$SV2_PID" 2>/dev/null
+SV2_PID=
 
 # ---------------------------------------------------------------- 2. CTRS detached containers
 
