@@ -19,6 +19,7 @@
 
 #include "core/events.h"
 #include "core/log.h"
+#include "core/network.h"
 #include "core/server.h"
 #include "core/spawn.h"
 #include "core/sv.h"
@@ -121,10 +122,57 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->hostname);
     free(cfg->user);
     free(cfg->workdir);
+    free(cfg->network_name);
+    free(cfg->ip);
     strv_free(cfg->cap_add);
     strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
     memset(cfg, 0, sizeof *cfg);
+}
+
+int ctr_parse_network(const char *s, struct ctr_config *cfg, struct err *e)
+{
+    enum ctr_net kind = CTR_NET_BRIDGE;
+    const char *name = NULL;
+    if (!s || !*s || strcmp(s, "default") == 0 || strcmp(s, "bridge") == 0)
+        kind = CTR_NET_BRIDGE;
+    else if (strcmp(s, "none") == 0)
+        kind = CTR_NET_NONE;
+    else if (strcmp(s, "host") == 0)
+        kind = CTR_NET_HOST;
+    else if (strncmp(s, "container:", 10) == 0) {
+        kind = CTR_NET_CONTAINER;
+        name = s + 10;
+        if (!*name)
+            return err_set(e, EINVAL, "--network container: needs a container name or id");
+    } else if (util_valid_name(s)) {
+        name = s;
+    } else {
+        return err_set(e, EINVAL, "invalid network name \"%s\"", s);
+    }
+    char *copy = NULL;
+    if (name && !(copy = strdup(name)))
+        return err_set(e, ENOMEM, "network name");
+    free(cfg->network_name);
+    cfg->network_name = copy;
+    cfg->network = kind;
+    return 0;
+}
+
+const char *ctr_network_name(const struct ctr_config *cfg, char *buf, size_t size)
+{
+    switch (cfg->network) {
+    case CTR_NET_NONE:
+        return "none";
+    case CTR_NET_HOST:
+        return "host";
+    case CTR_NET_BRIDGE:
+        return cfg->network_name ? cfg->network_name : "bridge";
+    case CTR_NET_CONTAINER:
+        (void)snprintf(buf, size, "container:%s", cfg->network_name ? cfg->network_name : "");
+        return buf;
+    }
+    return "none";
 }
 
 static const char *const restart_names[] = {
@@ -222,7 +270,10 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddStringToObject(j, "User", cfg->user ? cfg->user : "");
     cJSON_AddStringToObject(j, "WorkingDir", cfg->workdir ? cfg->workdir : "");
     cJSON_AddBoolToObject(j, "ReadOnly", cfg->read_only);
-    cJSON_AddStringToObject(j, "Network", cfg->network == CTR_NET_HOST ? "host" : "none");
+    char net[CTR_STR_MAX + 16];
+    cJSON_AddStringToObject(j, "Network", ctr_network_name(cfg, net, sizeof net));
+    if (cfg->ip)
+        cJSON_AddStringToObject(j, "IPv4Address", cfg->ip);
     cJSON_AddNumberToObject(j, "StopSignal", cfg->stop_signal);
     cJSON_AddNumberToObject(j, "StopTimeout", cfg->stop_timeout);
     cJSON_AddStringToObject(j, "Restart", ctr_restart_name(cfg->restart));
@@ -383,9 +434,14 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     }
     if (json_str(j, "Network", 0, &s, e) < 0)
         goto fail;
-    cfg->network = s && strcmp(s, "host") == 0 ? CTR_NET_HOST : CTR_NET_NONE;
+    if (ctr_parse_network(s ? s : "none", cfg, e) < 0) {
+        free(s);
+        goto fail;
+    }
     free(s);
     s = NULL;
+    if (json_str(j, "IPv4Address", 0, &cfg->ip, e) < 0)
+        goto fail;
     if (json_str(j, "Restart", 0, &s, e) < 0)
         goto fail;
     int retries = 0;
@@ -622,7 +678,7 @@ static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
     (void)snprintf(c->name, sizeof c->name, "%s", name);
     c->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
-    c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = c->oom_fd = -1;
+    c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = c->oom_fd = c->net_join_fd = -1;
     char dir[PATH_MAX_BERTH];
     struct err e;
     if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) < 0 ||
@@ -724,6 +780,8 @@ static int send_signal(struct ctr *c, int sig)
 static void on_spawn_readable(struct ev_loop *loop, ev_io *w, int revents);
 
 static void begin_remove(struct ctr *c, const char *why);
+static int net_setup(struct ctr *c, struct err *e);
+static void net_release(struct ctr *c);
 
 /* Clone the init. On failure the container is exited with the error recorded. */
 static int begin_start(struct ctr *c, struct err *e)
@@ -740,9 +798,14 @@ static int begin_start(struct ctr *c, struct err *e)
         err_set(e, 0, "no such image: %s", c->cfg.image);
         goto fail;
     }
-    if (logfile_attach(&c->log, c->sv->loop, e) < 0 || cg_setup(c, e) < 0)
+    if (logfile_attach(&c->log, c->sv->loop, e) < 0 || cg_setup(c, e) < 0 || net_setup(c, e) < 0)
         goto fail;
-    if (spawn_container(c, dir, lower, c->stdin_fd, &pid, &fd, e) < 0)
+    int rc = spawn_container(c, dir, lower, c->stdin_fd, &pid, &fd, e);
+    if (c->net_join_fd >= 0) {
+        (void)close(c->net_join_fd);
+        c->net_join_fd = -1;
+    }
+    if (rc < 0)
         goto fail;
     if (c->stdin_fd >= 0) {
         (void)close(c->stdin_fd); /* the container has its own copy */
@@ -770,6 +833,10 @@ fail:
     }
     logfile_detach(&c->log, c->sv->loop);
     cg_release(c);
+    if (c->net_join_fd >= 0) {
+        (void)close(c->net_join_fd);
+        c->net_join_fd = -1;
+    }
     (void)snprintf(c->error, sizeof c->error, "%s", err_str(e));
     (void)ctr_handle(c, CTR_EV_START_FAILED, 125, NULL);
     return -1;
@@ -901,6 +968,41 @@ static void after_exit(struct ctr *c, int was_stopping)
     set_state(c, CTR_EXITED, "exited");
 }
 
+/* The address of the run that ended goes back; the peers' /etc/hosts forget it. */
+static void net_release(struct ctr *c)
+{
+    struct network *n = c->ip ? network_of(c->sv, c) : NULL;
+    network_detach(c);
+    network_refresh_hosts(c->sv, n);
+}
+
+/* The network part of a start: an address on a bridge network (the child makes the veth
+ * pair), or the netns of the container named by --network container:NAME. */
+static int net_setup(struct ctr *c, struct err *e)
+{
+    if (c->cfg.network == CTR_NET_CONTAINER) {
+        struct ctr *t = sv_find(c->sv, c->cfg.network_name, e);
+        char p[64];
+        if (!t)
+            return err_wrap(e, "--network container:%s", c->cfg.network_name);
+        if (t == c || (t->state != CTR_RUNNING && t->state != CTR_PAUSED) || t->pid <= 0)
+            return err_set(e, 0, "cannot join network of a non running container: %s",
+                           c->cfg.network_name);
+        (void)snprintf(p, sizeof p, "/proc/%d/ns/net", (int)t->pid);
+        c->net_join_fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (c->net_join_fd < 0)
+            return err_set(e, errno, "open the netns of '%s'", t->name);
+        return 0;
+    }
+    if (network_attach(c, e) < 0)
+        return -1;
+    if (c->ip) {
+        (void)snprintf(c->veth, sizeof c->veth, "vb%.9s%04x", c->id, c->sv->veth_seq++ & 0xffff);
+        network_refresh_hosts(c->sv, network_of(c->sv, c));
+    }
+    return 0;
+}
+
 static void handle_exit(struct ctr *c, long status)
 {
     int was_stopping = c->state == CTR_STOPPING;
@@ -914,6 +1016,7 @@ static void handle_exit(struct ctr *c, long status)
     c->finished_ns = util_now_ns();
     logfile_detach(&c->log, c->sv->loop);
     cg_release(c);
+    net_release(c);
     after_exit(c, was_stopping);
 }
 
@@ -927,6 +1030,7 @@ static void start_failed(struct ctr *c, long code)
     logfile_detach(&c->log, c->sv->loop);
     if (c->failed_pid <= 0)
         cg_release(c); /* else once the failed child is reaped: it is still in the group */
+    net_release(c);
     set_state(c, CTR_EXITED, "start failed");
     server_ctr_note(c->sv, c, NOTE_START_FAILED);
     if (c->cfg.auto_remove || c->remove_after_exit)

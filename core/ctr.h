@@ -51,7 +51,7 @@ enum ctr_restart {
     CTR_RESTART_UNLESS_STOPPED,
     CTR_RESTART_ON_FAILURE
 };
-enum ctr_net { CTR_NET_NONE, CTR_NET_HOST };
+enum ctr_net { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE, CTR_NET_CONTAINER };
 
 struct ctr_config {
     char *image;
@@ -63,6 +63,8 @@ struct ctr_config {
     char *workdir;
     int read_only;
     enum ctr_net network;
+    char *network_name; /* BRIDGE: the network ("bridge" when NULL); CONTAINER: whose netns */
+    char *ip;           /* --ip: the address asked for, or NULL */
     int stop_signal;
     int stop_timeout; /* seconds; -1 = for ever */
     enum ctr_restart restart;
@@ -127,6 +129,13 @@ struct ctr {
     ev_timer restart_w;
     struct logfile log; /* output FIFOs and the log file */
     struct cgroup cg;   /* valid while has_cg */
+    /* network of the current run (the address is in the snapshot) */
+    uint32_t ip; /* 0: none */
+    unsigned net_prefix;
+    uint32_t net_gateway;
+    char net_bridge[16];
+    char veth[16];   /* host side of the pair, made by the child */
+    int net_join_fd; /* --network container:NAME: that container's netns, during the clone */
     int has_cg;
     int oom_fd;
     ev_io oom_w;
@@ -188,6 +197,12 @@ int ctr_adopt(struct ctr *c);
 /* Serialise / parse a config (snapshot and inspect share the field names). */
 struct cJSON *ctr_config_json(const struct ctr_config *cfg);
 int ctr_config_from_json(const struct cJSON *j, struct ctr_config *cfg, struct err *e);
+
+/* Parse --network ("none", "host", "bridge", a network name, "container:NAME"; NULL or
+ * "default" = bridge) into CFG's network and network_name. */
+int ctr_parse_network(const char *s, struct ctr_config *cfg, struct err *e);
+/* The --network text of CFG (into BUF). */
+const char *ctr_network_name(const struct ctr_config *cfg, char *buf, size_t size);
 
 /* Parse a restart policy ("no", "always", "unless-stopped", "on-failure[:N]"). */
 int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, struct err *e);

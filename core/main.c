@@ -18,13 +18,16 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: berthd [--root DIR] [--socket PATH] [--group GID] [--log-level L]\n"
                "              [--discard-corrupt-state] [--cgroups auto|off]\n"
+               "              [--bridge-subnet CIDR]\n"
                "  --root DIR               state directory (default /var/lib/berth)\n"
                "  --socket PATH            control socket (default /run/berth/berth.sock)\n"
                "  --group GID              also allow members of this group on the socket\n"
                "  --log-level L            error|warn|info|debug (default info)\n"
                "  --discard-corrupt-state  move a corrupt snapshot aside and start empty\n"
                "  --cgroups auto|off       off: no cgroup per container (no limits, pause or\n"
-               "                           stats); auto (default) detects v2, v1 or hybrid\n");
+               "                           stats); auto (default) detects v2, v1 or hybrid\n"
+               "  --bridge-subnet CIDR     the default bridge network's subnet (default: a /24\n"
+               "                           in 10.200.0.0/13 derived from --root)\n");
 }
 
 int main(int argc, char **argv)
@@ -37,6 +40,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'l'},
         {"discard-corrupt-state", no_argument, NULL, 'D'},
         {"cgroups", required_argument, NULL, 'C'},
+        {"bridge-subnet", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -77,6 +81,9 @@ int main(int argc, char **argv)
         }
         case 'D':
             discard = 1;
+            break;
+        case 'B':
+            sv.bridge_subnet = optarg;
             break;
         case 'C':
             if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "off") != 0) {

@@ -11,6 +11,7 @@
 #include "core/ctr.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/network.h"
 #include "core/sv.h"
 #include "core/util.h"
 
@@ -58,6 +59,11 @@ static cJSON *ctr_json(const struct ctr *c)
     add_ns(j, "Finished", c->finished_ns);
     cJSON_AddNumberToObject(j, "Backoff", c->backoff_ms);
     cJSON_AddItemToObject(j, "Config", ctr_config_json(&c->cfg));
+    if (c->ip) {
+        char a[16];
+        net_addr_format(c->ip, a);
+        cJSON_AddStringToObject(j, "IPAddress", a);
+    }
     return j;
 }
 
@@ -82,7 +88,11 @@ cJSON *snapshot_build(const struct sv *sv)
             return NULL;
         cJSON_AddItemToArray(arr, cj);
     }
-    if (!cJSON_AddArrayToObject(root, "networks") || !cJSON_AddArrayToObject(root, "volumes"))
+    cJSON *nets = network_snapshot(sv);
+    if (!nets)
+        return NULL;
+    cJSON_AddItemToObject(root, "networks", nets);
+    if (!cJSON_AddArrayToObject(root, "volumes"))
         return NULL;
     return take_ptr(&root);
 }
@@ -192,6 +202,11 @@ static struct ctr *parse_ctr(struct sv *sv, const cJSON *j, int idx, struct err 
         ctr_free(c);
         return NULL;
     }
+    const cJSON *ip = cJSON_GetObjectItemCaseSensitive(j, "IPAddress");
+    if (ip && (!cJSON_IsString(ip) || net_addr_parse(ip->valuestring, &c->ip, e) < 0)) {
+        ctr_free(c);
+        return err_wrap(e, "container %d: 'IPAddress'", idx), NULL;
+    }
     return c;
 }
 
@@ -208,6 +223,8 @@ int snapshot_parse(struct sv *sv, const char *text, size_t len, struct err *e)
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!cJSON_IsNumber(ver) || ver->valuedouble != SNAPSHOT_VERSION)
         return err_set(e, EINVAL, "unsupported snapshot version");
+    if (network_load(sv, cJSON_GetObjectItemCaseSensitive(root, "networks"), e) < 0)
+        return -1;
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "containers");
     if (!cJSON_IsArray(arr))
         return err_set(e, EINVAL, "'containers' is not an array");

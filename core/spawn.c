@@ -322,6 +322,28 @@ reexec_init(const struct ctr_config *cfg, const struct seccomp_bpf *bpf, int ini
     child_fail(hi_rep, 125, &e);
 }
 
+/* In the child's new netns: a veth pair made from berthd's netns with the peer created right
+ * here as eth0 (so the pair vanishes with this namespace: nothing to delete at exit), then the
+ * address and the default route. */
+static int child_veth(const struct ctr *c, struct err *e)
+{
+    auto_close int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    unsigned mtu = 0;
+    struct err ig;
+    if (own < 0)
+        return err_set(e, errno, "open own network namespace");
+    if (setns(c->sv->host_netns_fd, CLONE_NEWNET) < 0)
+        return err_set(e, errno, "enter berthd's network namespace");
+    if (net_link_mtu(c->net_bridge, &mtu, &ig) < 0)
+        mtu = 0;
+    int rc = net_veth_create(c->veth, c->net_bridge, own, "eth0", mtu, e);
+    if (setns(own, CLONE_NEWNET) < 0)
+        return err_set(e, errno, "return to the container's network namespace");
+    if (rc < 0)
+        return err_wrap(e, "veth pair %s", c->veth);
+    return net_iface_setup("eth0", "eth0", c->ip, c->net_prefix, c->net_gateway, e);
+}
+
 static __attribute__((noreturn)) void child_main(const struct ctr *c, const char *dir,
                                                  const char *lower, int stdin_fd, int report_fd,
                                                  const struct seccomp_bpf *bpf)
@@ -368,7 +390,14 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         err_set(&e, errno, "set hostname '%s'", c->cfg.hostname);
         child_fail(report_fd, 125, &e);
     }
-    if (c->cfg.network == CTR_NET_NONE && net_link_up_lo(&e) < 0)
+    if (c->cfg.network == CTR_NET_CONTAINER && setns(c->net_join_fd, CLONE_NEWNET) < 0) {
+        err_set(&e, errno, "join the network namespace of '%s'", c->cfg.network_name);
+        child_fail(report_fd, 125, &e);
+    }
+    if (c->cfg.network == CTR_NET_BRIDGE && c->ip && child_veth(c, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if ((c->cfg.network == CTR_NET_NONE || c->cfg.network == CTR_NET_BRIDGE) &&
+        net_link_up_lo(&e) < 0)
         child_fail(report_fd, 125, &e);
 
     if (util_fmt(upper, sizeof upper, &e, "%s/upper", dir) < 0 ||
@@ -607,7 +636,7 @@ int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_
     /* the cgroup namespace comes later, in the child, once it is inside its own group, so
      * that group is the root of what it sees */
     long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-    if (c->cfg.network != CTR_NET_HOST)
+    if (c->cfg.network == CTR_NET_NONE || c->cfg.network == CTR_NET_BRIDGE)
         flags |= CLONE_NEWNET;
     /* fork-like clone (no new stack): the child continues here on a copy of our memory */
     long rc = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);

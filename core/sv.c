@@ -20,6 +20,7 @@
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/log.h"
+#include "core/network.h"
 #include "core/server.h"
 #include "core/snapshot.h"
 #include "core/util.h"
@@ -366,17 +367,22 @@ static void reconcile(struct sv *sv)
             (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
             continue;
         }
+        if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_STOPPING)
+            c->ip = 0; /* only a live container holds an address */
         switch (c->state) {
         case CTR_RUNNING:
         case CTR_PAUSED:
         case CTR_STOPPING:
             if (ctr_adopt(c)) {
                 log_msg(LOG_INFO, "re-adopted '%s' (pid %d)", c->name, (int)c->pid);
+                if (network_readopt(c, &e) < 0)
+                    log_err(&e, "'%s': its address", c->name);
                 if (c->state == CTR_STOPPING)
                     (void)ctr_handle(c, CTR_EV_GRACE_OVER, 0, NULL);
                 continue;
             }
             log_msg(LOG_INFO, "'%s' is gone: exit status unknown", c->name);
+            c->ip = 0;
             c->pid = 0; /* the recorded pid is not ours: never signal it */
             (void)ctr_handle(c, CTR_EV_EXITED, -1, NULL);
             break;
@@ -462,6 +468,11 @@ int sv_init(struct sv *sv, struct err *e)
         log_msg(LOG_INFO, "cgroups: %s", cgroup_mode_name(cg_sys.mode));
     } else
         log_err(&ce, "cgroups unavailable: containers run without limits");
+    sv->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (sv->host_netns_fd < 0)
+        return err_set(e, errno, "open /proc/self/ns/net");
+    if (network_init(sv, sv->bridge_subnet, e) < 0)
+        return -1;
     if (snapshot_load(sv, e) < 0) {
         char aside[PATH_MAX_BERTH];
         if (!sv->discard_corrupt || !strstr(e->msg, "is corrupt") ||
@@ -495,5 +506,6 @@ void sv_run(struct sv *sv)
         c = next;
     }
     sv->ctrs = NULL;
+    network_shutdown(sv);
     events_free_all();
 }

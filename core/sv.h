@@ -10,6 +10,7 @@
 #include "core/limits.h"
 
 struct ctr;
+struct network;
 struct cgroup_sys;
 struct client;
 struct err;
@@ -37,6 +38,11 @@ struct sv {
     struct client *clients;
     int nclients;
     struct helper *helpers;
+    struct network *nets;    /* oldest first: bridge, host, none, then user networks */
+    int bridge_subnet_fixed; /* --bridge-subnet given: the snapshot's does not override it */
+    const char *bridge_subnet;
+    int host_netns_fd;    /* berthd's network namespace, for children making veth pairs */
+    unsigned veth_seq;    /* makes each start's host-side veth name unique */
     int dirty;            /* snapshot needs writing */
     int snapshot_failing; /* last write failed: replies are held */
     int shutting_down;

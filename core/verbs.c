@@ -19,6 +19,7 @@
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/log.h"
+#include "core/network.h"
 #include "core/seccomp.h"
 #include "core/server.h"
 #include "core/sv.h"
@@ -437,14 +438,29 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         client_reply_err(cl, 400, "tty is not supported yet");
         return -1;
     }
-    v = proto_opt(req, "network");
-    if (!v || strcmp(v, "none") == 0 || strcmp(v, "default") == 0)
-        cfg->network = CTR_NET_NONE;
-    else if (strcmp(v, "host") == 0)
-        cfg->network = CTR_NET_HOST;
-    else {
-        client_reply_err(cl, 400, "network \"%s\" is not supported yet (none, host)", v);
+    if (ctr_parse_network(proto_opt(req, "network"), cfg, &e) < 0) {
+        client_reply_err(cl, 400, "%s", e.msg);
         return -1;
+    }
+    if (cfg->network == CTR_NET_BRIDGE) {
+        const char *nn = cfg->network_name ? cfg->network_name : "bridge";
+        struct network *net = network_find(cl->sv, nn, &e);
+        if (!net || strcmp(net->name, nn) != 0 || net->driver != NETWORK_BRIDGE) {
+            client_reply_err(cl, 404, "network %s not found", nn);
+            return -1;
+        }
+    }
+    if ((v = proto_opt(req, "ip"))) {
+        uint32_t a;
+        if (cfg->network != CTR_NET_BRIDGE) {
+            client_reply_err(cl, 400, "--ip needs a bridge network, not --network %s",
+                             proto_opt(req, "network"));
+            return -1;
+        }
+        if (net_addr_parse(v, &a, &e) < 0 || !(cfg->ip = strdup(v))) {
+            client_reply_err(cl, 400, "invalid --ip \"%s\"", v);
+            return -1;
+        }
     }
     if ((v = proto_opt(req, "stop_timeout"))) {
         if (util_parse_int(v, -1, 1000000000, &n, &e) < 0) {
@@ -1224,17 +1240,82 @@ static void v_image(struct client *cl, const struct proto_req *req)
     client_reply_err(cl, 400, "unknown image command '%s' (ls, import, rm)", sub);
 }
 
+/* network create [subnet=CIDR] [gateway=IP] NAME | ls | rm NAME | inspect NAME... */
+static void v_network(struct client *cl, const struct proto_req *req)
+{
+    struct sv *sv = cl->sv;
+    struct err e = {0};
+    const char *sub = req->pos[0].s;
+    int is_create = strcmp(sub, "create") == 0;
+
+    if (!is_create && (proto_opt(req, "subnet") || proto_opt(req, "gateway"))) {
+        client_reply_err(cl, 400, "subnet and gateway are options of network create");
+        return;
+    }
+    if (is_create) {
+        if (req->npos != 2) {
+            client_reply_err(cl, 400, "usage: network create [subnet=CIDR] [gateway=IP] NAME");
+            return;
+        }
+        struct network *n = network_create(sv, req->pos[1].s, proto_opt(req, "subnet"),
+                                           proto_opt(req, "gateway"), &e);
+        if (!n) {
+            client_reply_err(cl, e.code == EEXIST ? 409 : 400, "%s", e.msg);
+            return;
+        }
+        cJSON *j = cJSON_CreateObject();
+        if (j)
+            cJSON_AddStringToObject(j, "Id", n->id);
+        client_reply_json(cl, j);
+        return;
+    }
+    if (strcmp(sub, "ls") == 0 && req->npos == 1) {
+        client_reply_json(cl, network_ls(sv));
+        return;
+    }
+    if ((strcmp(sub, "rm") == 0 || strcmp(sub, "inspect") == 0) && req->npos >= 2) {
+        int rm = strcmp(sub, "rm") == 0;
+        cJSON *arr = rm ? NULL : cJSON_CreateArray();
+        for (size_t i = 1; i < req->npos; i++) {
+            struct network *n = network_find(sv, req->pos[i].s, &e);
+            if (!n) {
+                cJSON_Delete(arr);
+                client_reply_err(cl, e.code ? e.code : 404, "%s", e.msg);
+                return;
+            }
+            if (rm) {
+                if (req->npos != 2) {
+                    client_reply_err(cl, 400, "usage: network rm NAME (one per request)");
+                    return;
+                }
+                if (network_remove(sv, n, &e) < 0) {
+                    client_reply_err(cl, e.code == EBUSY || e.code == EPERM ? 409 : 500, "%s",
+                                     e.msg);
+                    return;
+                }
+                client_reply_ok(cl, NULL);
+                return;
+            }
+            if (arr)
+                cJSON_AddItemToArray(arr, network_inspect(sv, n));
+        }
+        client_reply_json(cl, arr);
+        return;
+    }
+    client_reply_err(cl, 400, "usage: network create|ls|rm|inspect ... ('%s')", sub);
+}
+
 static const struct verb verbs[] = {
     {"ping", v_ping, " ", 0, 0, 0},
     {"version", v_version, " ", 0, 0, 0},
     {"info", v_info, " ", 0, 0, 0},
     {"shutdown", v_shutdown, " ", 0, 0, 0},
     {"create", v_create,
-     " image name restart rm env label hostname user workdir read_only network stop_signal "
+     " image name restart rm env label hostname user workdir read_only network ip stop_signal "
      "stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS,
      0, 0, 1},
     {"run", v_run,
-     " image name restart rm env label hostname user workdir read_only network stop_signal "
+     " image name restart rm env label hostname user workdir read_only network ip stop_signal "
      "stop_timeout open_stdin tty log_max_size log_max_file backoff attach stdin " ISOLATION_KEYS,
      0, 0, 1},
     {"start", v_start, " attach stdin ", 1, 1, 0},
@@ -1251,6 +1332,7 @@ static const struct verb verbs[] = {
     {"events", v_events, " since until filter ", 0, 0, 0},
     {"image", v_image, " ", 1, 3, 0},
     {"stats", v_stats, " ", 0, 64, 0},
+    {"network", v_network, " subnet gateway ", 1, 65, 0},
 };
 
 void verbs_dispatch(struct client *cl, const struct proto_req *req)

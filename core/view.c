@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/ctr.h"
+#include "core/network.h"
 #include "core/sv.h"
 #include "core/util.h"
 #include "storage/image.h"
@@ -134,6 +135,34 @@ cJSON *view_created(const struct ctr *c)
     return j;
 }
 
+/* Docker's NetworkSettings: the address of the current run, also under Networks.<name>. */
+static void add_network_settings(cJSON *ns, const struct ctr *c)
+{
+    char ip[16] = "", gw[16] = "";
+    const struct network *n = network_of(c->sv, c);
+    if (c->ip) {
+        net_addr_format(c->ip, ip);
+        net_addr_format(c->net_gateway, gw);
+    }
+    cJSON_AddStringToObject(ns, "IPAddress", ip);
+    cJSON_AddNumberToObject(ns, "IPPrefixLen", c->ip ? c->net_prefix : 0);
+    cJSON_AddStringToObject(ns, "Gateway", gw);
+    cJSON_AddObjectToObject(ns, "Ports");
+    cJSON *nets = cJSON_AddObjectToObject(ns, "Networks");
+    if (!nets || !n)
+        return;
+    cJSON *one = cJSON_AddObjectToObject(nets, n->name);
+    if (!one)
+        return;
+    cJSON_AddStringToObject(one, "NetworkID", n->id);
+    cJSON_AddStringToObject(one, "IPAddress", ip);
+    cJSON_AddNumberToObject(one, "IPPrefixLen", c->ip ? c->net_prefix : 0);
+    cJSON_AddStringToObject(one, "Gateway", gw);
+    cJSON *ipam = cJSON_AddObjectToObject(one, "IPAMConfig");
+    if (ipam && c->cfg.ip)
+        cJSON_AddStringToObject(ipam, "IPv4Address", c->cfg.ip);
+}
+
 cJSON *view_inspect(const struct ctr *c)
 {
     char buf[PATH_MAX_BERTH];
@@ -186,8 +215,8 @@ cJSON *view_inspect(const struct ctr *c)
             cJSON_AddNumberToObject(rp, "MaximumRetryCount", c->cfg.max_retries);
         }
         cJSON_AddBoolToObject(hc, "AutoRemove", c->cfg.auto_remove);
-        cJSON_AddStringToObject(hc, "NetworkMode",
-                                c->cfg.network == CTR_NET_HOST ? "host" : "none");
+        char nm[CTR_STR_MAX + 16];
+        cJSON_AddStringToObject(hc, "NetworkMode", ctr_network_name(&c->cfg, nm, sizeof nm));
         cJSON_AddBoolToObject(hc, "ReadonlyRootfs", c->cfg.read_only);
         cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
         cJSON_AddBoolToObject(hc, "Privileged", c->cfg.privileged);
@@ -241,7 +270,7 @@ cJSON *view_inspect(const struct ctr *c)
     }
     cJSON *ns = cJSON_AddObjectToObject(j, "NetworkSettings");
     if (ns)
-        cJSON_AddObjectToObject(ns, "Ports");
+        add_network_settings(ns, c);
     return j;
 }
 

@@ -243,6 +243,174 @@ int cmd_images(int argc, char **argv)
     return image_ls(argc, argv);
 }
 
+/* ---- network ---- */
+
+enum { NET_SUBNET, NET_GATEWAY, NET_CREATE_NFLAGS };
+static const struct client_flag net_create_flags[NET_CREATE_NFLAGS] = {
+    [NET_SUBNET] = {0, "subnet", 1},
+    [NET_GATEWAY] = {0, "gateway", 1},
+};
+
+static int network_create(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "network create",
+                                            .usage = "[--subnet CIDR] [--gateway IP] NAME",
+                                            .flags = net_create_flags,
+                                            .nflags = NET_CREATE_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = 1};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    auto_buf struct proto_buf req = {0};
+    struct err e = {0};
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    const char *subnet = client_args_last(&a, NET_SUBNET);
+    const char *gw = client_args_last(&a, NET_GATEWAY);
+    if (proto_buf_word(&req, "network") < 0 ||
+        (subnet && proto_buf_opt(&req, "subnet", subnet) < 0) ||
+        (gw && proto_buf_opt(&req, "gateway", gw) < 0) || proto_buf_word(&req, "create") < 0 ||
+        proto_buf_word(&req, a.pos[0]) < 0) {
+        client_error("build request: %s", strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    int code = client_call(&c, &req, -1, &body, &e);
+    if (code != 200) {
+        client_error("%s", code < 0 ? err_str(&e) : body);
+        return CLIENT_EXIT_FAIL;
+    }
+    auto_json cJSON *j = client_json_parse(body, &e);
+    printf("%s\n", j ? client_json_str(j, "Id") : "");
+    return 0;
+}
+
+static int network_ls(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "network ls",
+                                            .usage = "[OPTIONS]",
+                                            .flags = image_ls_flags,
+                                            .nflags = IMG_NFLAGS,
+                                            .max_args = 0};
+    static const char *const header[] = {"NETWORK ID", "NAME", "DRIVER", "SCOPE"};
+    static const char *const words[] = {"network", "ls", NULL};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct client_table t = {.ncols = ARRAY_LEN(header)};
+    struct err e = {0};
+    const char *body;
+    const cJSON *n;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    int kind = client_format(client_args_last(&a, IMG_FORMAT));
+    if (kind < 0) {
+        client_error("unsupported format: %s (use table or json)",
+                     client_args_last(&a, IMG_FORMAT));
+        return CLIENT_EXIT_FAIL;
+    }
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *list = client_json_parse(body, &e);
+    if (!list) {
+        client_error("%s", err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    int trunc = !client_args_bool(&a, IMG_NO_TRUNC), quiet = client_args_bool(&a, IMG_QUIET);
+    if (!quiet && kind == 0 && client_table_row(&t, header) < 0)
+        rc = -1;
+    cJSON_ArrayForEach(n, list)
+    {
+        char id[CTR_ID_LEN + 1];
+        (void)snprintf(id, trunc ? CTR_SHORT_ID_LEN + 1 : sizeof id, "%s",
+                       client_json_str(n, "Id")); /* cuts on purpose */
+        if (quiet) {
+            printf("%s\n", id);
+        } else if (kind == 0) {
+            const char *row[] = {id, client_json_str(n, "Name"), client_json_str(n, "Driver"),
+                                 client_json_str(n, "Scope")};
+            if (rc == 0 && client_table_row(&t, row) < 0)
+                rc = -1;
+        } else {
+            auto_free char *txt = cJSON_PrintUnformatted(n);
+            printf("%s\n", txt ? txt : "{}");
+        }
+    }
+    if (rc < 0)
+        client_error("format network list: out of memory");
+    client_table_print(&t, stdout);
+    client_table_free(&t);
+    return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+}
+
+static int network_rm(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "network rm", .usage = "NETWORK [NETWORK...]", .min_args = 1, .max_args = -1};
+    auto_args struct client_args a = {0};
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    return client_each(&(struct client_each){.verb = "network", .words = " rm"}, a.pos, a.npos);
+}
+
+static int network_inspect(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "network inspect", .usage = "NETWORK [NETWORK...]", .min_args = 1, .max_args = 64};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *words[64 + 3] = {"network", "inspect"};
+    struct err e = {0};
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    for (int i = 0; i < a.npos; i++)
+        words[i + 2] = a.pos[i];
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *j = client_json_parse(body, &e);
+    auto_free char *txt = j ? cJSON_Print(j) : NULL;
+    if (!txt) {
+        client_error("%s", j ? "out of memory" : err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    printf("%s\n", txt);
+    return 0;
+}
+
+int cmd_network(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } subs[] = {
+        {"create", network_create}, {"ls", network_ls},     {"list", network_ls},
+        {"rm", network_rm},         {"remove", network_rm}, {"inspect", network_inspect},
+    };
+    const char *sub = argc > 1 ? argv[1] : "--help";
+
+    for (size_t i = 0; i < ARRAY_LEN(subs); i++)
+        if (strcmp(sub, subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        printf("Usage:  berth network COMMAND\n\nCommands:\n"
+               "  create      Create a network\n  inspect     Display detailed information on "
+               "one or more networks\n  ls          List networks\n"
+               "  rm          Remove one or more networks\n");
+        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
+    }
+    client_error("'%s' is not a berth network command", sub);
+    fprintf(stderr, "See 'berth network --help'.\n");
+    return CLIENT_EXIT_FAIL;
+}
+
 /* ---- info, version, ping, shutdown ---- */
 
 int cmd_info(int argc, char **argv)

@@ -49,7 +49,7 @@ static const struct {
     {"exec", cmd_unsupported, NULL},
     {"attach", cmd_unsupported, NULL},
     {"stats", cmd_stats, "Display a live stream of container resource usage statistics"},
-    {"network", cmd_unsupported, NULL},
+    {"network", cmd_network, "Manage networks (create, ls, rm, inspect)"},
     {"volume", cmd_unsupported, NULL},
 };
 

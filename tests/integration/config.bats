@@ -62,7 +62,11 @@ teardown() { sv_stop; }
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = myhost ]
     [ "${lines[1]}" = myhost ]
-    [[ "${lines[2]}" =~ ^127\.0\.0\.1[[:space:]]+myhost$ ]]
+    # on the default bridge the container's own address names it
+    [[ "${lines[2]}" =~ ^10\.[0-9.]+[[:space:]]+myhost$ ]]
+    # with --network none, 127.0.0.1 does
+    run b run --network none -h myhost busybox grep -w myhost /etc/hosts
+    [[ "$output" =~ ^127\.0\.0\.1[[:space:]]+myhost$ ]]
     b create --name h -h myhost busybox true
     [ "$(b inspect h | jq -r '.[0].Config.Hostname')" = myhost ]
 }

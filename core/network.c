@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/* core/network.c - networks and their address assignments (DESIGN §12). The bridge device of a
+ * network is made on the loop the first time a container of it starts (one bounded netlink
+ * exchange); veth pairs are made by each container's cloned child (core/spawn.c), never here,
+ * and vanish with the container's network namespace, so no teardown waits on the kernel. */
+#include "core/network.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/ctr.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/sv.h"
+#include "core/util.h"
+#include "net/link.h"
+
+#define DEFAULT_ROOT   "/var/lib/berth"
+#define DEFAULT_BRIDGE "berth0"
+#define HOSTS_MAX      (256 * 1024) /* an /etc/hosts of every peer of a big network */
+
+static uint32_t fnv32(const char *a, const char *b)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = a; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    if (b) {
+        h = (h ^ '/') * 16777619u;
+        for (const char *p = b; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+    }
+    return h;
+}
+
+static int exists(const char *ifname)
+{
+    unsigned mtu;
+    struct err ig;
+    return net_link_mtu(ifname, &mtu, &ig) == 0;
+}
+
+static void append(struct sv *sv, struct network *n)
+{
+    struct network **pp = &sv->nets;
+    while (*pp)
+        pp = &(*pp)->next;
+    n->next = NULL;
+    *pp = n;
+}
+
+static void net_free(struct network *n)
+{
+    net_ipam_free(&n->ipam);
+    free(n);
+}
+
+/* A subnet for NAME that overlaps no other network of SV: derived from the root and NAME,
+ * re-derived with a counter on a collision. */
+static int free_subnet(struct sv *sv, const char *name, struct net_subnet *out, struct err *e)
+{
+    char seed[PATH_MAX_BERTH + CTR_NAME_MAX + 16];
+    for (int tries = 0; tries < 256; tries++) {
+        (void)snprintf(seed, sizeof seed, "%s/%s/%d", sv->root, name, tries);
+        net_subnet_derive(tries == 0 && strcmp(name, "bridge") == 0 ? sv->root : seed, out);
+        int clash = 0;
+        for (const struct network *n = sv->nets; n && !clash; n = n->next)
+            clash = n->driver == NETWORK_BRIDGE && net_subnet_overlaps(&n->sn, out);
+        if (!clash)
+            return 0;
+    }
+    return err_set(e, ENOSPC, "no free subnet for network '%s'", name);
+}
+
+static struct network *net_new(struct sv *sv, const char *name, enum network_driver d,
+                               struct err *e)
+{
+    struct network *n = calloc(1, sizeof *n);
+    if (!n)
+        return err_set(e, ENOMEM, "network '%s'", name), NULL;
+    (void)snprintf(n->name, sizeof n->name, "%s", name);
+    n->driver = d;
+    n->created_ns = util_now_ns();
+    if (util_random_hex(n->id, sizeof n->id, e) < 0) {
+        free(n);
+        return NULL;
+    }
+    (void)sv;
+    return n;
+}
+
+static int set_subnet(struct network *n, const struct net_subnet *sn, struct err *e)
+{
+    struct net_ipam fresh;
+    if (net_ipam_init(&fresh, sn, e) < 0)
+        return -1;
+    net_ipam_free(&n->ipam);
+    n->ipam = fresh;
+    n->sn = *sn;
+    return 0;
+}
+
+int network_init(struct sv *sv, const char *bridge_subnet, struct err *e)
+{
+    static const struct {
+        const char *name;
+        enum network_driver d;
+    } builtins[] = {{"bridge", NETWORK_BRIDGE}, {"host", NETWORK_HOST}, {"none", NETWORK_NULL}};
+    for (size_t i = 0; i < ARRAY_LEN(builtins); i++) {
+        struct network *n = net_new(sv, builtins[i].name, builtins[i].d, e);
+        if (!n)
+            return -1;
+        n->builtin = 1;
+        if (n->driver == NETWORK_BRIDGE) {
+            struct net_subnet sn;
+            if (bridge_subnet ? net_subnet_parse(bridge_subnet, NULL, &sn, e) < 0
+                              : free_subnet(sv, n->name, &sn, e) < 0) {
+                net_free(n);
+                return err_wrap(e, "--bridge-subnet");
+            }
+            if (set_subnet(n, &sn, e) < 0) {
+                net_free(n);
+                return -1;
+            }
+            if (strcmp(sv->root, DEFAULT_ROOT) == 0)
+                (void)snprintf(n->bridge, sizeof n->bridge, DEFAULT_BRIDGE);
+            else
+                (void)snprintf(n->bridge, sizeof n->bridge, "bth-%08x", fnv32(sv->root, NULL));
+            n->up = exists(n->bridge); /* left by a berthd that was killed: ours to remove */
+        }
+        append(sv, n);
+    }
+    sv->bridge_subnet_fixed = bridge_subnet != NULL;
+    return 0;
+}
+
+void network_free_all(struct sv *sv)
+{
+    while (sv->nets) {
+        struct network *n = sv->nets;
+        sv->nets = n->next;
+        net_free(n);
+    }
+}
+
+void network_shutdown(struct sv *sv)
+{
+    for (struct network *n = sv->nets; n; n = n->next) {
+        struct err e = {0};
+        if (n->driver == NETWORK_BRIDGE && n->up && net_link_delete(n->bridge, &e) < 0)
+            log_err(&e, "remove bridge '%s' of network '%s'", n->bridge, n->name);
+        n->up = 0;
+    }
+    network_free_all(sv);
+}
+
+struct network *network_find(struct sv *sv, const char *ref, struct err *e)
+{
+    struct network *match = NULL;
+    for (struct network *n = sv->nets; n; n = n->next)
+        if (strcmp(n->name, ref) == 0)
+            return n;
+    size_t len = strlen(ref);
+    for (struct network *n = sv->nets; n && len; n = n->next)
+        if (strncmp(n->id, ref, len) == 0) {
+            if (match) {
+                err_set(e, 0, "network %s is ambiguous", ref);
+                e->code = 409;
+                return NULL;
+            }
+            match = n;
+        }
+    if (!match) {
+        err_set(e, 0, "network %s not found", ref);
+        e->code = 404;
+    }
+    return match;
+}
+
+static int count_user(const struct sv *sv)
+{
+    int k = 0;
+    for (const struct network *n = sv->nets; n; n = n->next)
+        k += !n->builtin;
+    return k;
+}
+
+struct network *network_create(struct sv *sv, const char *name, const char *subnet,
+                               const char *gateway, struct err *e)
+{
+    struct err ig;
+    if (!util_valid_name(name))
+        return err_set(e, EINVAL, "invalid network name \"%s\"", name), NULL;
+    if (network_find(sv, name, &ig) && strcmp(network_find(sv, name, &ig)->name, name) == 0)
+        return err_set(e, EEXIST, "network with name %s already exists", name), NULL;
+    if (count_user(sv) >= NETWORK_MAX)
+        return err_set(e, ENOSPC, "too many networks (at most %d)", NETWORK_MAX), NULL;
+    if (gateway && !subnet)
+        return err_set(e, EINVAL, "--gateway needs --subnet"), NULL;
+    struct net_subnet sn;
+    if (subnet) {
+        if (net_subnet_parse(subnet, gateway, &sn, e) < 0)
+            return NULL;
+        for (const struct network *o = sv->nets; o; o = o->next)
+            if (o->driver == NETWORK_BRIDGE && net_subnet_overlaps(&o->sn, &sn))
+                return err_set(e, EINVAL, "subnet %s overlaps network %s", subnet, o->name), NULL;
+    } else if (free_subnet(sv, name, &sn, e) < 0) {
+        return NULL;
+    }
+    struct network *n = net_new(sv, name, NETWORK_BRIDGE, e);
+    if (!n)
+        return NULL;
+    if (set_subnet(n, &sn, e) < 0) {
+        net_free(n);
+        return NULL;
+    }
+    (void)snprintf(n->bridge, sizeof n->bridge, "btn-%08x", fnv32(sv->root, name));
+    append(sv, n);
+    sv_mark_dirty(sv);
+    return n;
+}
+
+static int live(const struct ctr *c)
+{
+    return c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING ||
+           c->start_pending || c->ip != 0;
+}
+
+int network_remove(struct sv *sv, struct network *n, struct err *e)
+{
+    if (n->builtin)
+        return err_set(e, EPERM, "%s is a pre-defined network and cannot be removed", n->name);
+    for (const struct ctr *c = sv->ctrs; c; c = c->next)
+        if (c->state != CTR_DEAD && live(c) && network_of(sv, c) == n)
+            return err_set(e, EBUSY,
+                           "error while removing network: network %s has active endpoints "
+                           "(container %s)",
+                           n->name, c->name);
+    if (n->up && net_link_delete(n->bridge, e) < 0)
+        return err_wrap(e, "remove network %s", n->name);
+    struct network **pp = &sv->nets;
+    while (*pp != n)
+        pp = &(*pp)->next;
+    *pp = n->next;
+    net_free(n);
+    sv_mark_dirty(sv);
+    return 0;
+}
+
+struct network *network_of(struct sv *sv, const struct ctr *c)
+{
+    if (c->cfg.network != CTR_NET_BRIDGE)
+        return NULL;
+    struct err ig;
+    const char *name = c->cfg.network_name && *c->cfg.network_name ? c->cfg.network_name : "bridge";
+    struct network *n = network_find(sv, name, &ig);
+    return n && strcmp(n->name, name) == 0 && n->driver == NETWORK_BRIDGE ? n : NULL;
+}
+
+static int ensure_up(struct network *n, struct err *e)
+{
+    if (n->up)
+        return 0;
+    if (net_bridge_ensure(n->bridge, n->sn.gateway, n->sn.prefix, e) < 0)
+        return err_wrap(e, "network %s: bridge %s", n->name, n->bridge);
+    n->up = 1;
+    return 0;
+}
+
+int network_attach(struct ctr *c, struct err *e)
+{
+    if (c->cfg.network != CTR_NET_BRIDGE)
+        return 0;
+    struct network *n = network_of(c->sv, c);
+    if (!n)
+        return err_set(e, ENOENT, "network %s not found",
+                       c->cfg.network_name ? c->cfg.network_name : "bridge");
+    if (ensure_up(n, e) < 0)
+        return -1;
+    uint32_t a;
+    if (c->cfg.ip && *c->cfg.ip) {
+        if (net_addr_parse(c->cfg.ip, &a, e) < 0 || net_ipam_reserve(&n->ipam, a, e) < 0)
+            return err_wrap(e, "network %s: --ip %s", n->name, c->cfg.ip);
+    } else if (net_ipam_alloc(&n->ipam, &a, e) < 0) {
+        return err_wrap(e, "network %s", n->name);
+    }
+    c->ip = a;
+    c->net_prefix = n->sn.prefix;
+    c->net_gateway = n->sn.gateway;
+    (void)snprintf(c->net_bridge, sizeof c->net_bridge, "%s", n->bridge);
+    return 0;
+}
+
+void network_detach(struct ctr *c)
+{
+    if (!c->ip)
+        return;
+    struct network *n = network_of(c->sv, c);
+    if (n)
+        net_ipam_release(&n->ipam, c->ip);
+    c->ip = 0;
+}
+
+int network_readopt(struct ctr *c, struct err *e)
+{
+    if (!c->ip)
+        return 0;
+    struct network *n = network_of(c->sv, c);
+    if (!n || net_ipam_reserve(&n->ipam, c->ip, e) < 0) {
+        if (!n)
+            err_set(e, ENOENT, "network of '%s' is gone", c->name);
+        c->ip = 0;
+        return -1;
+    }
+    c->net_prefix = n->sn.prefix;
+    c->net_gateway = n->sn.gateway;
+    (void)snprintf(c->net_bridge, sizeof c->net_bridge, "%s", n->bridge);
+    n->up = 1; /* its containers run on it: the device exists */
+    return 0;
+}
+
+/* ---- /etc/hosts ---- */
+
+static int addf(char *buf, size_t size, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int addf(char *buf, size_t size, size_t *off, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *off, size - *off, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size - *off)
+        return -1;
+    *off += (size_t)n;
+    return 0;
+}
+
+int network_hosts_text(const struct ctr *c, char *buf, size_t size)
+{
+    size_t off = 0;
+    char a[16];
+    if (addf(buf, size, &off,
+             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+             "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n") < 0)
+        return -1;
+    if (!c->ip)
+        return addf(buf, size, &off, "127.0.0.1\t%s\n", c->cfg.hostname);
+    net_addr_format(c->ip, a);
+    if (addf(buf, size, &off, "%s\t%s", a, c->cfg.hostname) < 0 ||
+        (strcmp(c->cfg.hostname, c->name) != 0 && addf(buf, size, &off, " %s", c->name) < 0) ||
+        addf(buf, size, &off, "\n") < 0)
+        return -1;
+    const struct network *n = network_of(c->sv, c);
+    for (const struct ctr *p = c->sv->ctrs; n && p; p = p->next) {
+        if (p == c || !p->ip || p->state == CTR_DEAD || network_of(p->sv, p) != n)
+            continue;
+        net_addr_format(p->ip, a);
+        if (addf(buf, size, &off, "%s\t%s\n", a, p->name) < 0)
+            return -1; /* a huge network: the peers that fit */
+    }
+    return 0;
+}
+
+static void write_hosts(const struct ctr *c)
+{
+    static char text[HOSTS_MAX];
+    char path[PATH_MAX_BERTH];
+    struct err e = {0};
+    (void)network_hosts_text(c, text, sizeof text);
+    if (util_fmt(path, sizeof path, &e, "%s/%s/hosts", c->sv->containers_dir, c->id) < 0)
+        return;
+    /* in place: the container has this inode bound over its /etc/hosts */
+    auto_close int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || util_write_all(fd, text, strlen(text), &e) < 0)
+        log_msg(LOG_WARN, "%s: update /etc/hosts: %s", c->name, fd < 0 ? strerror(errno) : e.msg);
+}
+
+void network_refresh_hosts(struct sv *sv, const struct network *n)
+{
+    if (!n)
+        return;
+    for (const struct ctr *c = sv->ctrs; c; c = c->next)
+        if (c->ip && c->state != CTR_DEAD && network_of(sv, c) == n)
+            write_hosts(c);
+}
+
+/* ---- JSON ---- */
+
+static const char *driver_name(enum network_driver d)
+{
+    switch (d) {
+    case NETWORK_BRIDGE:
+        return "bridge";
+    case NETWORK_HOST:
+        return "host";
+    case NETWORK_NULL:
+        return "null";
+    }
+    return "?";
+}
+
+static void add_cidr(cJSON *j, const char *k, const struct net_subnet *sn)
+{
+    char a[16], buf[24];
+    net_addr_format(sn->net, a);
+    (void)snprintf(buf, sizeof buf, "%s/%u", a, sn->prefix);
+    cJSON_AddStringToObject(j, k, buf);
+}
+
+cJSON *network_snapshot(const struct sv *sv)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (const struct network *n = sv->nets; arr && n; n = n->next) {
+        cJSON *j = cJSON_CreateObject();
+        if (!j) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        char gw[16], ns[24];
+        cJSON_AddStringToObject(j, "Name", n->name);
+        cJSON_AddStringToObject(j, "Id", n->id);
+        cJSON_AddStringToObject(j, "Driver", driver_name(n->driver));
+        (void)snprintf(ns, sizeof ns, "%lld", (long long)n->created_ns);
+        cJSON_AddStringToObject(j, "Created", ns);
+        if (n->driver == NETWORK_BRIDGE) {
+            add_cidr(j, "Subnet", &n->sn);
+            net_addr_format(n->sn.gateway, gw);
+            cJSON_AddStringToObject(j, "Gateway", gw);
+        }
+        cJSON_AddItemToArray(arr, j);
+    }
+    return arr;
+}
+
+static const char *jstr(const cJSON *j, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int network_load(struct sv *sv, const cJSON *arr, struct err *e)
+{
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > NETWORK_MAX + 3)
+        return err_set(e, EINVAL, "'networks' is not an array of at most %d", NETWORK_MAX + 3);
+    const cJSON *it;
+    int k = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const char *name = jstr(it, "Name"), *id = jstr(it, "Id"), *drv = jstr(it, "Driver");
+        const char *subnet = jstr(it, "Subnet"), *gw = jstr(it, "Gateway");
+        const char *created = jstr(it, "Created");
+        if (!name || !util_valid_name(name) || !id || strlen(id) != CTR_ID_LEN || !drv)
+            return err_set(e, EINVAL, "network %d: bad name, id or driver", k);
+        struct err ig;
+        struct network *n = network_find(sv, name, &ig);
+        if (n && strcmp(n->name, name) != 0)
+            n = NULL;
+        if (n && !n->builtin)
+            return err_set(e, EINVAL, "network %d: duplicate name '%s'", k, name);
+        int bridge = strcmp(drv, "bridge") == 0;
+        if (!n && !bridge)
+            return err_set(e, EINVAL, "network %d: unknown driver '%s'", k, drv);
+        struct net_subnet sn;
+        if (bridge && (!subnet || net_subnet_parse(subnet, gw, &sn, e) < 0))
+            return err_set(e, EINVAL, "network %d ('%s'): bad subnet", k, name);
+        if (!n) {
+            n = net_new(sv, name, NETWORK_BRIDGE, e);
+            if (!n)
+                return -1;
+            if (set_subnet(n, &sn, e) < 0) {
+                net_free(n);
+                return -1;
+            }
+            (void)snprintf(n->bridge, sizeof n->bridge, "btn-%08x", fnv32(sv->root, name));
+            n->up = exists(n->bridge);
+            append(sv, n);
+        } else if (bridge && !sv->bridge_subnet_fixed && set_subnet(n, &sn, e) < 0) {
+            return -1;
+        }
+        memcpy(n->id, id, CTR_ID_LEN + 1);
+        long long ns;
+        if (created && sscanf(created, "%lld", &ns) == 1)
+            n->created_ns = ns;
+        k++;
+    }
+    return 0;
+}
+
+static cJSON *ipam_json(const struct network *n)
+{
+    cJSON *ipam = cJSON_CreateObject();
+    cJSON *cfgs = cJSON_AddArrayToObject(ipam, "Config");
+    cJSON_AddStringToObject(ipam, "Driver", "default");
+    if (n->driver == NETWORK_BRIDGE && cfgs) {
+        cJSON *one = cJSON_CreateObject();
+        char gw[16];
+        add_cidr(one, "Subnet", &n->sn);
+        net_addr_format(n->sn.gateway, gw);
+        cJSON_AddStringToObject(one, "Gateway", gw);
+        cJSON_AddItemToArray(cfgs, one);
+    }
+    return ipam;
+}
+
+static void add_time(cJSON *j, const char *k, int64_t ns)
+{
+    char buf[64];
+    util_rfc3339(ns, buf, sizeof buf);
+    cJSON_AddStringToObject(j, k, buf);
+}
+
+cJSON *network_inspect(const struct sv *sv, const struct network *n)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddStringToObject(j, "Name", n->name);
+    cJSON_AddStringToObject(j, "Id", n->id);
+    add_time(j, "Created", n->created_ns);
+    cJSON_AddStringToObject(j, "Scope", "local");
+    cJSON_AddStringToObject(j, "Driver", driver_name(n->driver));
+    cJSON_AddItemToObject(j, "IPAM", ipam_json(n));
+    cJSON *ctrs = cJSON_AddObjectToObject(j, "Containers");
+    for (const struct ctr *c = sv->ctrs; ctrs && c; c = c->next) {
+        if (!c->ip || c->state == CTR_DEAD || network_of(c->sv, c) != n)
+            continue;
+        cJSON *one = cJSON_CreateObject();
+        char a[16], buf[24];
+        net_addr_format(c->ip, a);
+        (void)snprintf(buf, sizeof buf, "%s/%u", a, n->sn.prefix);
+        cJSON_AddStringToObject(one, "Name", c->name);
+        cJSON_AddStringToObject(one, "IPv4Address", buf);
+        cJSON_AddItemToObject(ctrs, c->id, one);
+    }
+    cJSON *opts = cJSON_AddObjectToObject(j, "Options");
+    if (opts && n->driver == NETWORK_BRIDGE)
+        cJSON_AddStringToObject(opts, "com.docker.network.bridge.name", n->bridge);
+    return j;
+}
+
+cJSON *network_ls(const struct sv *sv)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (const struct network *n = sv->nets; arr && n; n = n->next) {
+        cJSON *j = network_inspect(sv, n);
+        if (j)
+            cJSON_AddItemToArray(arr, j);
+    }
+    return arr;
+}
