@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/devices.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -42,18 +43,12 @@ static const enum cgroup_ctrl used_ctrls[HIER_MAX] = {
     CGROUP_FREEZER, CGROUP_BLKIO, CGROUP_DEVICES,
 };
 
-/* The devices a container may open (v1 devices controller), as Docker's defaults: every node
- * may be created (mknod, CAP_MKNOD is a default capability) but only these opened. On v2 the
- * same rule needs a BPF_CGROUP_DEVICE program: not done yet (the masked /dev and the overlay's
- * nodev are the only guard there). */
-static const char *const devices_allow[] = {
-    "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-    "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-};
-
 static int ctrl_write(const struct cgroup *cg, enum cgroup_ctrl ctrl, const char *file,
                       const char *val, int optional, struct err *e);
 
+/* The devices a container may open, as Docker's defaults (core/devices.c holds the list):
+ * every node may be created (mknod, CAP_MKNOD is a default capability) but only the listed
+ * ones opened. v1/hybrid: the devices controller; v2: a BPF_CGROUP_DEVICE program. */
 static int set_devices_v1(const struct cgroup *cg, const struct cgroup_limits *lim, struct err *e)
 {
     if (cg->sys->mode == CGROUP_V2 || !cg->sys->v1[CGROUP_DEVICES].mount[0] ||
@@ -61,9 +56,29 @@ static int set_devices_v1(const struct cgroup *cg, const struct cgroup_limits *l
         return 0;
     if (ctrl_write(cg, CGROUP_DEVICES, "devices.deny", "a", 0, e) < 0)
         return err_wrap(e, "deny devices");
-    for (size_t i = 0; i < ARRAY_LEN(devices_allow); i++)
-        if (ctrl_write(cg, CGROUP_DEVICES, "devices.allow", devices_allow[i], 0, e) < 0)
-            return err_wrap(e, "allow device '%s'", devices_allow[i]);
+    for (size_t i = 0; i < devices_default_n; i++)
+        if (ctrl_write(cg, CGROUP_DEVICES, "devices.allow", devices_default_allow[i], 0, e) < 0)
+            return err_wrap(e, "allow device '%s'", devices_default_allow[i]);
+    return 0;
+}
+
+/* The same list on v2, attached to the group while it is still empty. The program goes away
+ * with the group, so the create's rollback (rmdir) also undoes it. */
+static int set_devices_v2(const struct cgroup *cg, const struct cgroup_limits *lim, struct err *e)
+{
+    if (cg->sys->mode != CGROUP_V2 || (lim && lim->all_devices))
+        return 0;
+    struct devices_rule rules[DEVICES_RULES_MAX];
+    size_t n = 0;
+    char path[PATH_MAX];
+    if (devices_default_rules(rules, ARRAY_LEN(rules), &n, e) < 0 ||
+        cgroup_path(cg, CGROUP_DEVICES, NULL, path, sizeof path, e) < 0)
+        return -1;
+    auto_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno, "open cgroup '%s'", path);
+    if (devices_bpf_attach(fd, rules, n, e) < 0)
+        return err_wrap(e, "restrict devices of '%s'", path);
     return 0;
 }
 
@@ -787,7 +802,7 @@ int cgroup_create(const struct cgroup_sys *sys, const char *name, const struct c
     }
     if (lim && cgroup_set_limits(cg, lim, e) < 0)
         goto fail;
-    if (set_devices_v1(cg, lim, e) < 0)
+    if (set_devices_v1(cg, lim, e) < 0 || set_devices_v2(cg, lim, e) < 0)
         goto fail;
     return 0;
 

@@ -3,8 +3,9 @@
  * group per container (create, enter, limits, freeze, OOM counters, stats, kill, destroy).
  * Owns only the directories it creates under the detected bases; it never moves berthd itself,
  * keeps no globals, registers no watchers (it returns fds; the caller watches them) and never
- * logs. Every call is a bounded number of cgroupfs round trips (open/read/write/mkdir/rmdir),
- * allowed on the loop by STYLE R7; none waits for a process. Errors via struct err. */
+ * logs. Every call is a bounded number of cgroupfs round trips (open/read/write/mkdir/rmdir,
+ * plus bpf(2) loading the device program at create on v2), allowed on the loop by STYLE R7;
+ * none waits for a process. Errors via struct err. */
 #pragma once
 
 #include <stddef.h>
@@ -109,8 +110,11 @@ long long cgroup_shares_to_weight(long long shares);
  * when mounted, co-mounted ones once), creating missing parent directories (left in place) and,
  * on v2, enabling memory/pids/cpu/io in cgroup.subtree_control from the mount down to the
  * leaf's parent (a controller a set limit needs must succeed; others are best effort). Then
- * writes LIM (may be NULL). An existing leaf fails with EEXIST. On failure every leaf created
- * here is removed again. Fills CG (which must not be in use). */
+ * writes LIM (may be NULL) and, unless LIM->all_devices, restricts devices to Docker's default
+ * list (core/devices.h): v1/hybrid through the devices controller when mounted, v2 with a
+ * BPF_CGROUP_DEVICE program (bpf(2): needs CAP_BPF or CAP_SYS_ADMIN). An existing leaf fails
+ * with EEXIST. On failure every leaf created here is removed again. Fills CG (which must not
+ * be in use). */
 int cgroup_create(const struct cgroup_sys *sys, const char *name, const struct cgroup_limits *lim,
                   struct cgroup *cg, struct err *e);
 
