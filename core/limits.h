@@ -36,3 +36,13 @@
 #define NET_PREFIX_MAX       30 /* smallest subnet: /30, one address besides the gateway */
 #define NET_MTU_MIN          68 /* IPv4's minimum link MTU */
 #define NET_MTU_MAX          65535
+
+/* published-port proxy (core/proxy.c) */
+#define PROXY_BUF_LEN         (64 * 1024) /* bytes queued per direction of one TCP connection */
+#define PROXY_CONNS_MAX       1024        /* TCP connections per proxy; more are closed at accept */
+#define PROXY_ACCEPT_BATCH    64          /* accepts per wakeup before the loop runs others */
+#define PROXY_ACCEPT_PAUSE_MS 100         /* accepting pauses this long when out of fds */
+#define PROXY_UDP_FLOWS_MAX   256         /* UDP client flows per proxy; the least recent goes */
+#define PROXY_UDP_IDLE        30          /* seconds before an idle UDP flow is closed */
+#define PROXY_UDP_BATCH       64          /* datagrams per wakeup before the loop runs others */
+#define PROXY_DGRAM_MAX       65536       /* larger than any IPv4 UDP payload */
