@@ -124,6 +124,7 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->workdir);
     free(cfg->network_name);
     free(cfg->ip);
+    strv_free(cfg->ports);
     strv_free(cfg->cap_add);
     strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
@@ -274,6 +275,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddStringToObject(j, "Network", ctr_network_name(cfg, net, sizeof net));
     if (cfg->ip)
         cJSON_AddStringToObject(j, "IPv4Address", cfg->ip);
+    cJSON_AddItemToObject(j, "Ports", strv_json(cfg->ports));
     cJSON_AddNumberToObject(j, "StopSignal", cfg->stop_signal);
     cJSON_AddNumberToObject(j, "StopTimeout", cfg->stop_timeout);
     cJSON_AddStringToObject(j, "Restart", ctr_restart_name(cfg->restart));
@@ -440,7 +442,8 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     }
     free(s);
     s = NULL;
-    if (json_str(j, "IPv4Address", 0, &cfg->ip, e) < 0)
+    if (json_str(j, "IPv4Address", 0, &cfg->ip, e) < 0 ||
+        json_strv(j, "Ports", CTR_PORTS_MAX, &cfg->ports, e) < 0)
         goto fail;
     if (json_str(j, "Restart", 0, &s, e) < 0)
         goto fail;
@@ -754,6 +757,7 @@ void ctr_free(struct ctr *c)
     if (c->stdin_fd >= 0)
         (void)close(c->stdin_fd);
     logfile_free(&c->log, loop);
+    network_ports_close(c);
     ctr_config_free(&c->cfg);
     free(c);
 }
@@ -972,6 +976,7 @@ static void after_exit(struct ctr *c, int was_stopping)
 static void net_release(struct ctr *c)
 {
     struct network *n = c->ip ? network_of(c->sv, c) : NULL;
+    network_ports_close(c);
     network_detach(c);
     network_refresh_hosts(c->sv, n);
 }
@@ -996,6 +1001,10 @@ static int net_setup(struct ctr *c, struct err *e)
     }
     if (network_attach(c, e) < 0)
         return -1;
+    if (network_ports_open(c, e) < 0) {
+        network_detach(c);
+        return -1;
+    }
     if (c->ip) {
         (void)snprintf(c->veth, sizeof c->veth, "vb%.9s%04x", c->id, c->sv->veth_seq++ & 0xffff);
         network_refresh_hosts(c->sv, network_of(c->sv, c));

@@ -16,6 +16,7 @@
 
 struct sv;
 struct cJSON;
+struct proxy;
 
 enum ctr_state {
     CTR_CREATED,
@@ -65,6 +66,7 @@ struct ctr_config {
     enum ctr_net network;
     char *network_name; /* BRIDGE: the network ("bridge" when NULL); CONTAINER: whose netns */
     char *ip;           /* --ip: the address asked for, or NULL */
+    char **ports;       /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
     int stop_signal;
     int stop_timeout; /* seconds; -1 = for ever */
     enum ctr_restart restart;
@@ -89,6 +91,12 @@ struct ctr_config {
     long long nano_cpus;
     long long cpu_shares;
     int init;
+};
+
+/* A published port of the current run: its proxy and the host port it got. */
+struct ctr_bound {
+    struct proxy *proxy;
+    unsigned host_port;
 };
 
 struct ctr {
@@ -134,7 +142,9 @@ struct ctr {
     unsigned net_prefix;
     uint32_t net_gateway;
     char net_bridge[16];
-    char veth[16];   /* host side of the pair, made by the child */
+    char veth[16];           /* host side of the pair, made by the child */
+    struct ctr_bound *bound; /* one per published port while it runs */
+    int nbound;
     int net_join_fd; /* --network container:NAME: that container's netns, during the clone */
     int has_cg;
     int oom_fd;

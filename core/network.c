@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/proxy.h"
 #include "core/sv.h"
 #include "core/util.h"
 #include "net/link.h"
@@ -323,7 +324,127 @@ int network_readopt(struct ctr *c, struct err *e)
     c->net_gateway = n->sn.gateway;
     (void)snprintf(c->net_bridge, sizeof c->net_bridge, "%s", n->bridge);
     n->up = 1; /* its containers run on it: the device exists */
+    if (network_ports_open(c, e) < 0)
+        return err_wrap(e, "'%s': published ports", c->name);
     return 0;
+}
+
+/* ---- published ports ---- */
+
+static int parse_port_num(const char *s, size_t len, int zero_ok, unsigned *out)
+{
+    char buf[8];
+    long long v;
+    struct err ig;
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    if (util_parse_int(buf, zero_ok ? 0 : 1, 65535, &v, &ig) < 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int network_parse_port(const char *s, struct network_port *p, struct err *e)
+{
+    memset(p, 0, sizeof *p);
+    const char *slash = strchr(s, '/');
+    size_t len = slash ? (size_t)(slash - s) : strlen(s);
+    if (slash) {
+        if (strcmp(slash + 1, "udp") == 0)
+            p->udp = 1;
+        else if (strcmp(slash + 1, "tcp") != 0)
+            return err_set(e, EINVAL, "invalid proto in port spec \"%s\" (tcp or udp)", s);
+    }
+    if (memchr(s, '-', len))
+        return err_set(e, EINVAL, "port ranges are not supported: \"%s\"", s);
+    /* split on the last two colons: [IP:][HOST:]CTR */
+    const char *c2 = NULL, *c1 = NULL;
+    for (const char *q = s; q < s + len; q++)
+        if (*q == ':') {
+            c1 = c2;
+            c2 = q;
+        }
+    const char *ctr = c2 ? c2 + 1 : s;
+    if (parse_port_num(ctr, (size_t)(s + len - ctr), 0, &p->ctr_port) < 0)
+        return err_set(e, EINVAL, "invalid container port in \"%s\"", s);
+    if (!c2)
+        return 0;
+    const char *host = c1 ? c1 + 1 : s;
+    if (c2 > host && parse_port_num(host, (size_t)(c2 - host), 1, &p->host_port) < 0)
+        return err_set(e, EINVAL, "invalid host port in \"%s\"", s);
+    if (c1) {
+        char ip[16];
+        size_t il = (size_t)(c1 - s);
+        if (il >= sizeof ip)
+            return err_set(e, EINVAL, "invalid host address in \"%s\"", s);
+        memcpy(ip, s, il);
+        ip[il] = 0;
+        if (il && net_addr_parse(ip, &p->host_ip, e) < 0)
+            return err_set(e, EINVAL, "invalid host address in \"%s\"", s);
+    }
+    return 0;
+}
+
+void network_port_format(const struct network_port *p, char *buf, size_t size)
+{
+    char ip[16];
+    net_addr_format(p->host_ip, ip);
+    (void)snprintf(buf, size, "%s:%u:%u/%s", ip, p->host_port, p->ctr_port, p->udp ? "udp" : "tcp");
+}
+
+int network_ports_open(struct ctr *c, struct err *e)
+{
+    size_t n = 0;
+    while (c->cfg.ports && c->cfg.ports[n])
+        n++;
+    if (n == 0)
+        return 0;
+    if (!c->ip)
+        return err_set(e, EINVAL, "published ports need a bridge network");
+    unsigned *again = NULL; /* a re-adopted run keeps its host ports */
+    if (c->bound && c->nbound == (int)n) {
+        again = calloc(n, sizeof *again);
+        for (size_t i = 0; again && i < n; i++)
+            again[i] = c->bound[i].host_port;
+    }
+    network_ports_close(c);
+    c->bound = calloc(n, sizeof *c->bound);
+    if (!c->bound) {
+        free(again);
+        return err_set(e, ENOMEM, "published ports");
+    }
+    c->nbound = (int)n;
+    char ctr_ip[16], host_ip[16];
+    net_addr_format(c->ip, ctr_ip);
+    for (size_t i = 0; i < n; i++) {
+        struct network_port p;
+        if (network_parse_port(c->cfg.ports[i], &p, e) < 0)
+            goto fail;
+        net_addr_format(p.host_ip, host_ip);
+        unsigned hp = again && again[i] ? again[i] : p.host_port;
+        c->bound[i].proxy = proxy_open(c->sv->loop, p.udp ? PROXY_UDP : PROXY_TCP, host_ip, hp,
+                                       ctr_ip, p.ctr_port, e);
+        if (!c->bound[i].proxy)
+            goto fail;
+        c->bound[i].host_port = proxy_port(c->bound[i].proxy);
+    }
+    free(again);
+    return 0;
+fail:
+    free(again);
+    network_ports_close(c);
+    return -1;
+}
+
+void network_ports_close(struct ctr *c)
+{
+    for (int i = 0; i < c->nbound; i++)
+        proxy_close(c->bound[i].proxy);
+    free(c->bound);
+    c->bound = NULL;
+    c->nbound = 0;
 }
 
 /* ---- /etc/hosts ---- */

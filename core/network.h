@@ -59,6 +59,21 @@ int network_readopt(struct ctr *c, struct err *e);
  * container:NAME. */
 struct network *network_of(struct sv *sv, const struct ctr *c);
 
+/* A published port, -p [IP:][HOST:]CTR[/tcp|/udp] (HOST 0: any free port). */
+struct network_port {
+    uint32_t host_ip; /* 0 = 0.0.0.0 */
+    unsigned host_port;
+    unsigned ctr_port;
+    int udp;
+};
+int network_parse_port(const char *s, struct network_port *p, struct err *e);
+/* The canonical "IP:HOST:CTR/proto" form kept in the config. */
+void network_port_format(const struct network_port *p, char *buf, size_t size);
+/* Bind every published port of C (a proxy on the loop to its address); the host ports of a
+ * re-adopted container are the ones it had. EADDRINUSE "... address already in use". */
+int network_ports_open(struct ctr *c, struct err *e);
+void network_ports_close(struct ctr *c);
+
 /* The container's /etc/hosts text (itself, then the running peers of its network). */
 int network_hosts_text(const struct ctr *c, char *buf, size_t size);
 /* Rewrite /etc/hosts of every running container of N (a peer came or went). */

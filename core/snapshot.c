@@ -64,6 +64,11 @@ static cJSON *ctr_json(const struct ctr *c)
         net_addr_format(c->ip, a);
         cJSON_AddStringToObject(j, "IPAddress", a);
     }
+    if (c->nbound) {
+        cJSON *hp = cJSON_AddArrayToObject(j, "HostPorts");
+        for (int i = 0; hp && i < c->nbound; i++)
+            cJSON_AddItemToArray(hp, cJSON_CreateNumber(c->bound[i].host_port));
+    }
     return j;
 }
 
@@ -206,6 +211,26 @@ static struct ctr *parse_ctr(struct sv *sv, const cJSON *j, int idx, struct err 
     if (ip && (!cJSON_IsString(ip) || net_addr_parse(ip->valuestring, &c->ip, e) < 0)) {
         ctr_free(c);
         return err_wrap(e, "container %d: 'IPAddress'", idx), NULL;
+    }
+    const cJSON *hp = cJSON_GetObjectItemCaseSensitive(j, "HostPorts"), *it;
+    if (hp && (!cJSON_IsArray(hp) || cJSON_GetArraySize(hp) > CTR_PORTS_MAX)) {
+        ctr_free(c);
+        return err_set(e, EINVAL, "container %d: 'HostPorts' is not an array", idx), NULL;
+    }
+    if (hp && cJSON_GetArraySize(hp) > 0) {
+        c->bound = calloc((size_t)cJSON_GetArraySize(hp), sizeof *c->bound);
+        if (!c->bound) {
+            ctr_free(c);
+            return err_set(e, ENOMEM, "container %d", idx), NULL;
+        }
+        cJSON_ArrayForEach(it, hp)
+        {
+            if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 65535) {
+                ctr_free(c);
+                return err_set(e, EINVAL, "container %d: bad host port", idx), NULL;
+            }
+            c->bound[c->nbound++].host_port = (unsigned)it->valuedouble;
+        }
     }
     return c;
 }

@@ -367,8 +367,10 @@ static void reconcile(struct sv *sv)
             (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
             continue;
         }
-        if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_STOPPING)
-            c->ip = 0; /* only a live container holds an address */
+        if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_STOPPING) {
+            c->ip = 0; /* only a live container holds an address, and ports */
+            network_ports_close(c);
+        }
         switch (c->state) {
         case CTR_RUNNING:
         case CTR_PAUSED:

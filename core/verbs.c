@@ -450,6 +450,31 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
             return -1;
         }
     }
+    if (strv_from_opts(req, "publish", CTR_PORTS_MAX, &cfg->ports) < 0) {
+        client_reply_err(cl, 400, "too many published ports (at most %d)", CTR_PORTS_MAX);
+        return -1;
+    }
+    for (char **p = cfg->ports; *p; p++) {
+        struct network_port np;
+        char canon[64];
+        if (network_parse_port(*p, &np, &e) < 0) {
+            client_reply_err(cl, 400, "%s", e.msg);
+            return -1;
+        }
+        if (cfg->network != CTR_NET_BRIDGE) {
+            client_reply_err(cl, 400, "published ports need a bridge network, not --network %s",
+                             proto_opt(req, "network"));
+            return -1;
+        }
+        network_port_format(&np, canon, sizeof canon);
+        char *dup = strdup(canon);
+        if (!dup) {
+            client_reply_err(cl, 500, "out of memory");
+            return -1;
+        }
+        free(*p);
+        *p = dup;
+    }
     if ((v = proto_opt(req, "ip"))) {
         uint32_t a;
         if (cfg->network != CTR_NET_BRIDGE) {
@@ -1311,11 +1336,13 @@ static const struct verb verbs[] = {
     {"info", v_info, " ", 0, 0, 0},
     {"shutdown", v_shutdown, " ", 0, 0, 0},
     {"create", v_create,
-     " image name restart rm env label hostname user workdir read_only network ip stop_signal "
+     " image name restart rm env label hostname user workdir read_only network ip publish "
+     "stop_signal "
      "stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS,
      0, 0, 1},
     {"run", v_run,
-     " image name restart rm env label hostname user workdir read_only network ip stop_signal "
+     " image name restart rm env label hostname user workdir read_only network ip publish "
+     "stop_signal "
      "stop_timeout open_stdin tty log_max_size log_max_file backoff attach stdin " ISOLATION_KEYS,
      0, 0, 1},
     {"start", v_start, " attach stdin ", 1, 1, 0},

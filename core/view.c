@@ -135,6 +135,52 @@ cJSON *view_created(const struct ctr *c)
     return j;
 }
 
+/* Published ports in Docker's shapes: KEY "80/tcp" -> [{"HostIp", "HostPort"}]. BOUND: the
+ * ports of the current run (NetworkSettings.Ports), else the configured ones (PortBindings). */
+static void add_ports(cJSON *obj, const struct ctr *c, int bound)
+{
+    for (int i = 0; c->cfg.ports && c->cfg.ports[i]; i++) {
+        struct network_port p;
+        struct err ig;
+        char key[24], ip[16], port[16];
+        if (network_parse_port(c->cfg.ports[i], &p, &ig) < 0)
+            continue;
+        (void)snprintf(key, sizeof key, "%u/%s", p.ctr_port, p.udp ? "udp" : "tcp");
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
+        if (!arr && !(arr = cJSON_AddArrayToObject(obj, key)))
+            return;
+        unsigned hp = bound ? (i < c->nbound ? c->bound[i].host_port : 0) : p.host_port;
+        if (bound && hp == 0)
+            continue;
+        cJSON *one = cJSON_CreateObject();
+        net_addr_format(p.host_ip, ip);
+        (void)snprintf(port, sizeof port, "%u", hp);
+        cJSON_AddStringToObject(one, "HostIp", bound || p.host_ip ? ip : "");
+        cJSON_AddStringToObject(one, "HostPort", hp ? port : "");
+        cJSON_AddItemToArray(arr, one);
+    }
+}
+
+/* ps's PORTS column: "0.0.0.0:8080->80/tcp, ..." for a running container. */
+static void ports_text(const struct ctr *c, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (int i = 0; i < c->nbound && c->cfg.ports && c->cfg.ports[i]; i++) {
+        struct network_port p;
+        struct err ig;
+        char ip[16];
+        if (network_parse_port(c->cfg.ports[i], &p, &ig) < 0 || !c->bound[i].host_port)
+            continue;
+        net_addr_format(p.host_ip, ip);
+        int n = snprintf(buf + off, size - off, "%s%s:%u->%u/%s", off ? ", " : "", ip,
+                         c->bound[i].host_port, p.ctr_port, p.udp ? "udp" : "tcp");
+        if (n < 0 || (size_t)n >= size - off)
+            return;
+        off += (size_t)n;
+    }
+}
+
 /* Docker's NetworkSettings: the address of the current run, also under Networks.<name>. */
 static void add_network_settings(cJSON *ns, const struct ctr *c)
 {
@@ -147,7 +193,9 @@ static void add_network_settings(cJSON *ns, const struct ctr *c)
     cJSON_AddStringToObject(ns, "IPAddress", ip);
     cJSON_AddNumberToObject(ns, "IPPrefixLen", c->ip ? c->net_prefix : 0);
     cJSON_AddStringToObject(ns, "Gateway", gw);
-    cJSON_AddObjectToObject(ns, "Ports");
+    cJSON *ports = cJSON_AddObjectToObject(ns, "Ports");
+    if (ports && c->nbound)
+        add_ports(ports, c, 1);
     cJSON *nets = cJSON_AddObjectToObject(ns, "Networks");
     if (!nets || !n)
         return;
@@ -245,7 +293,9 @@ cJSON *view_inspect(const struct ctr *c)
                 cJSON_AddStringToObject(lcc, "max-file", buf);
             }
         }
-        cJSON_AddObjectToObject(hc, "PortBindings");
+        cJSON *pb = cJSON_AddObjectToObject(hc, "PortBindings");
+        if (pb)
+            add_ports(pb, c, 0);
         cJSON *bo = cJSON_AddObjectToObject(hc, "RestartBackoff");
         if (bo) {
             cJSON_AddNumberToObject(bo, "MinMs", c->cfg.backoff_min_ms);
@@ -407,7 +457,9 @@ cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t nfilte
         cJSON_AddStringToObject(o, "State", ctr_state_name(c->state));
         view_status(c, now, buf, sizeof buf);
         cJSON_AddStringToObject(o, "Status", buf);
-        cJSON_AddStringToObject(o, "Ports", "");
+        char ports[1024];
+        ports_text(c, ports, sizeof ports);
+        cJSON_AddStringToObject(o, "Ports", ports);
         cJSON_AddItemToObject(o, "Labels", labels_obj(c->cfg.labels));
         cJSON_AddNumberToObject(o, "ExitCode", c->exit_code);
     }

@@ -52,6 +52,7 @@ enum {
     RUN_CPU_SHARES,
     RUN_INIT,
     RUN_IP,
+    RUN_PUBLISH,
     RUN_NFLAGS,
 };
 
@@ -85,6 +86,7 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_CPU_SHARES] = {'c', "cpu-shares", 1},
     [RUN_INIT] = {0, "init", 0},
     [RUN_IP] = {0, "ip", 1},
+    [RUN_PUBLISH] = {'p', "publish", 1},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -108,6 +110,7 @@ static const char *const run_keys[RUN_NFLAGS] = {
     [RUN_CPU_SHARES] = "cpu_shares",
     [RUN_INIT] = "init",
     [RUN_IP] = "ip",
+    [RUN_PUBLISH] = "publish",
 };
 
 static int put_opt(struct proto_buf *req, const char *key, const char *val, struct err *e)

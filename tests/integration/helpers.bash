@@ -83,8 +83,17 @@ leftover_pids() {
 
 sv_stop() {
     [ -n "${TESTDIR:-}" ] || return 0
-    local rc=0
+    local rc=0 links="" br
+    # the bridges of this berthd and the veths on them: all gone once it has stopped
+    for br in $(b network ls --format json 2>/dev/null | jq -r '.Options["com.docker.network.bridge.name"] // empty'); do
+        links="$links $br $(ip -o link show master "$br" 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }')"
+    done
     sv_term || rc=1
+    if [ -n "${links// /}" ] && ! eventually links_gone $links; then
+        echo "links left behind:$(for l in $links; do ip link show "$l" >/dev/null 2>&1 && printf ' %s' "$l"; done)" >&2
+        for l in $links; do ip link del "$l" 2>/dev/null; done
+        rc=1
+    fi
     local left
     left=$(leftover_pids)
     if [ -n "$left" ]; then
@@ -110,6 +119,15 @@ sv_stop() {
     fi
     rm -rf "$TESTDIR"
     return $rc
+}
+
+# links_gone NAME...: none of these network links exists
+links_gone() {
+    local l
+    for l in "$@"; do
+        ip link show "$l" >/dev/null 2>&1 && return 1
+    done
+    return 0
 }
 
 # Wait until COMMAND... succeeds (up to 10 s).
@@ -147,8 +165,12 @@ probe_bin() {
     if [ ! -x "$out" ]; then
         cat >"$out.c" <<'CSRC'
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -175,6 +197,18 @@ int main(int argc, char **argv) {
             printf("euid %d\n", (int)geteuid());
             while (f && fgets(l, sizeof l, f))
                 if (!strncmp(l, "CapEff", 6)) fputs(l, stdout);
+        } else if (!strcmp(a, "udpecho") && k + 1 < argc) {
+            /* udpecho PORT: echo every datagram back to its sender, for ever */
+            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[++k]))};
+            int fd = socket(AF_INET, SOCK_DGRAM, 0);
+            char buf[65536];
+            if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { perror("udpecho"); return 1; }
+            for (;;) {
+                struct sockaddr_in from;
+                socklen_t fl = sizeof from;
+                ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+                if (n >= 0) sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+            }
         } else printf("%s ?\n", a);
     }
     return 0;
