@@ -9,6 +9,9 @@
 # 1b. the cost of the security setup per start: default vs --privileged (no seccomp, masking
 #    or capability work) vs a second berthd with --cgroups off, as ratios to that core start;
 #    and --init
+# 1c. networking: run-to-exit on the default bridge vs --network none; the published-port
+#    proxy's throughput (50 MB over HTTP) and latency (small requests) vs the container's
+#    address directly
 # 2. CTRS detached `sleep 1000`: time until all are running (sequential, and xargs -P 8), then
 #    the time to remove them all; berthd VmRSS before/after -> KiB per container
 # 3. berthd idle wakeups with 10 running containers (perf stat, plus context switches)
@@ -378,6 +381,60 @@ echo "  security setup per start: $(awk -v d="$dmed" -v c="$cmed" 'BEGIN { print
 kill -TERM "$SV2_PID" 2>/dev/null
 wait "$SV2_PID" 2>/dev/null
 SV2_PID=
+
+# ---------------------------------------------------------------- 1c. networking
+
+phase "1c. networking"
+echo
+echo "== 1c. networking (N=$N each, interleaved; ms) =="
+: >"$D/s1c.bridge"
+: >"$D/s1c.none"
+for i in $(seq 1 "$N"); do
+    for v in bridge none; do
+        t0=$EPOCHREALTIME
+        b run --rm --network "$v" busybox true </dev/null >/dev/null 2>>"$D/err1c"
+        st=$?
+        t1=$EPOCHREALTIME
+        [ $st = 0 ] && elapsed "$t0" "$t1" >>"$D/s1c.$v"
+    done
+done
+read -r nmed np90 _ < <(stats "$D/s1c.none")
+read -r bmed bp90 _ < <(stats "$D/s1c.bridge")
+printf '  %-44s %9s %9s %9s\n' "run --rm true" "median" "p90" "vs none"
+printf '  %-44s %9s %9s %9s\n' "--network none" "$nmed" "$np90" "1.00"
+printf '  %-44s %9s %9s %9s\n' "--network bridge (veth, address, hosts)" "$bmed" "$bp90" "$(ratio "$bmed" "$nmed")"
+if command -v curl >/dev/null; then
+    b run -d --name benchweb -p 127.0.0.1::80 busybox sh -c \
+        'mkdir /www && head -c 52428800 /dev/zero >/www/big && echo x >/www/small && exec httpd -f -p 80 -h /www' \
+        >/dev/null 2>>"$D/err1c"
+    port=$(b inspect benchweb | jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort')
+    addr=$(b inspect benchweb | jq -r '.[0].NetworkSettings.IPAddress')
+    for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/small" && break; sleep 0.1; done
+    : >"$D/tp.proxy"
+    : >"$D/tp.direct"
+    : >"$D/lat.proxy"
+    : >"$D/lat.direct"
+    for i in $(seq 1 5); do
+        curl -sf -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$port/big" >>"$D/tp.proxy"
+        curl -sf -o /dev/null -w '%{speed_download}\n' "http://$addr/big" >>"$D/tp.direct"
+    done
+    for i in $(seq 1 "$N"); do
+        curl -sf -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/small" | awk '{ printf "%d\n", $1 * 1e6 }' >>"$D/lat.proxy"
+        curl -sf -o /dev/null -w '%{time_total}\n' "http://$addr/small" | awk '{ printf "%d\n", $1 * 1e6 }' >>"$D/lat.direct"
+    done
+    mbs() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR) printf "%.0f", a[int((NR + 1) / 2)] / 1048576; else print "-" }'; }
+    tpp=$(mbs "$D/tp.proxy")
+    tpd=$(mbs "$D/tp.direct")
+    read -r lp _ _ < <(stats "$D/lat.proxy")
+    read -r ld _ _ < <(stats "$D/lat.direct")
+    echo "  published port (proxy on berthd's loop) vs the container's address directly:"
+    echo "    50 MB over HTTP: proxy $tpp MiB/s, direct $tpd MiB/s (proxy/direct $(ratio "$tpp" "$tpd"))"
+    echo "    small request, curl total: proxy $lp ms, direct $ld ms (proxy/direct $(ratio "$lp" "$ld"))"
+    b rm -f benchweb >/dev/null 2>&1 || anomaly "rm -f benchweb failed"
+else
+    echo "  curl not installed: proxy throughput skipped"
+fi
+[ -s "$D/err1c" ] && anomaly "networking runs: $(sort -u "$D/err1c" | head -c 200)"
 
 # ---------------------------------------------------------------- 2. CTRS detached containers
 
