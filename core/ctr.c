@@ -125,6 +125,7 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->network_name);
     free(cfg->ip);
     strv_free(cfg->ports);
+    strv_free(cfg->dns);
     strv_free(cfg->cap_add);
     strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
@@ -276,6 +277,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     if (cfg->ip)
         cJSON_AddStringToObject(j, "IPv4Address", cfg->ip);
     cJSON_AddItemToObject(j, "Ports", strv_json(cfg->ports));
+    cJSON_AddItemToObject(j, "Dns", strv_json(cfg->dns));
     cJSON_AddNumberToObject(j, "StopSignal", cfg->stop_signal);
     cJSON_AddNumberToObject(j, "StopTimeout", cfg->stop_timeout);
     cJSON_AddStringToObject(j, "Restart", ctr_restart_name(cfg->restart));
@@ -443,7 +445,8 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     free(s);
     s = NULL;
     if (json_str(j, "IPv4Address", 0, &cfg->ip, e) < 0 ||
-        json_strv(j, "Ports", CTR_PORTS_MAX, &cfg->ports, e) < 0)
+        json_strv(j, "Ports", CTR_PORTS_MAX, &cfg->ports, e) < 0 ||
+        json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0)
         goto fail;
     if (json_str(j, "Restart", 0, &s, e) < 0)
         goto fail;
@@ -479,6 +482,43 @@ static int write_small(const struct ctr *c, const char *name, const char *text, 
     return util_write_all(fd, text, strlen(text), e);
 }
 
+/* /etc/resolv.conf: the --dns servers, else the host's file; a container with its own netns
+ * cannot reach a loopback resolver of the host's, so those lines give way to public servers
+ * (as Docker does) when nothing else is left. */
+static int write_resolv(struct ctr *c, struct err *e)
+{
+    char text[4096];
+    size_t off = 0;
+    int servers = 0;
+    for (char **d = c->cfg.dns; d && *d; d++) {
+        int n = snprintf(text + off, sizeof text - off, "nameserver %s\n", *d);
+        if (n > 0 && (size_t)n < sizeof text - off)
+            off += (size_t)n;
+    }
+    if (c->cfg.dns && c->cfg.dns[0])
+        return write_small(c, "resolv.conf", text, e);
+    struct err ig;
+    auto_free char *host = util_read_file("/etc/resolv.conf", 1 << 20, NULL, &ig);
+    if (!host || c->cfg.network == CTR_NET_HOST)
+        return write_small(c, "resolv.conf", host ? host : "", e);
+    text[0] = 0;
+    for (char *save = NULL, *line = strtok_r(host, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        int local = strncmp(line, "nameserver", 10) == 0 &&
+                    (strstr(line, " 127.") || strstr(line, "\t127.") || strstr(line, " ::1"));
+        servers += !local && strncmp(line, "nameserver", 10) == 0;
+        int n = local ? 0 : snprintf(text + off, sizeof text - off, "%s\n", line);
+        if (n > 0 && (size_t)n < sizeof text - off)
+            off += (size_t)n;
+    }
+    if (!servers) {
+        int n = snprintf(text + off, sizeof text - off, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+        if (n > 0 && (size_t)n < sizeof text - off)
+            off += (size_t)n;
+    }
+    return write_small(c, "resolv.conf", text, e);
+}
+
 static int make_files(struct ctr *c, struct err *e)
 {
     char p[PATH_MAX_BERTH], text[1024];
@@ -507,9 +547,7 @@ static int make_files(struct ctr *c, struct err *e)
         if (write_small(c, "hosts", text, e) < 0)
             return -1;
     }
-    struct err ig;
-    auto_free char *resolv = util_read_file("/etc/resolv.conf", 1 << 20, NULL, &ig);
-    if (write_small(c, "resolv.conf", resolv ? resolv : "", e) < 0)
+    if (write_resolv(c, e) < 0)
         return -1;
     if (ctr_dir(c, NULL, p, sizeof p, e) < 0)
         return -1;

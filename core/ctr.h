@@ -67,6 +67,7 @@ struct ctr_config {
     char *network_name; /* BRIDGE: the network ("bridge" when NULL); CONTAINER: whose netns */
     char *ip;           /* --ip: the address asked for, or NULL */
     char **ports;       /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
+    char **dns;         /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
     int stop_signal;
     int stop_timeout; /* seconds; -1 = for ever */
     enum ctr_restart restart;

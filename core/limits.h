@@ -33,6 +33,7 @@
 #define STOP_TIMEOUT_DEFAULT 10
 #define PATH_MAX_BERTH       4096
 #define CTR_PORTS_MAX        64 /* published ports of one container */
+#define CTR_DNS_MAX          8  /* --dns servers */
 #define NET_PREFIX_MIN       12 /* largest subnet: /12, 2^20 addresses (128 KiB IPAM bitmap) */
 #define NET_PREFIX_MAX       30 /* smallest subnet: /30, one address besides the gateway */
 #define NET_MTU_MIN          68 /* IPv4's minimum link MTU */

@@ -336,7 +336,7 @@ static int parse_port_num(const char *s, size_t len, int zero_ok, unsigned *out)
     char buf[8];
     long long v;
     struct err ig;
-    if (len == 0 || len >= sizeof buf)
+    if (len == 0 || len >= sizeof buf || strspn(s, "0123456789") < len)
         return -1;
     memcpy(buf, s, len);
     buf[len] = 0;

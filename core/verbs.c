@@ -475,6 +475,17 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         free(*p);
         *p = dup;
     }
+    if (strv_from_opts(req, "dns", CTR_DNS_MAX, &cfg->dns) < 0) {
+        client_reply_err(cl, 400, "too many --dns servers (at most %d)", CTR_DNS_MAX);
+        return -1;
+    }
+    for (char **d = cfg->dns; *d; d++) {
+        uint32_t a;
+        if (net_addr_parse(*d, &a, &e) < 0) {
+            client_reply_err(cl, 400, "invalid --dns \"%s\": an IPv4 address", *d);
+            return -1;
+        }
+    }
     if ((v = proto_opt(req, "ip"))) {
         uint32_t a;
         if (cfg->network != CTR_NET_BRIDGE) {
@@ -1330,21 +1341,18 @@ static void v_network(struct client *cl, const struct proto_req *req)
     client_reply_err(cl, 400, "usage: network create|ls|rm|inspect ... ('%s')", sub);
 }
 
+/* The options of create (run takes attach and stdin too). */
+#define CREATE_KEYS                                                                                \
+    " image name restart rm env label hostname user workdir read_only network ip publish dns "     \
+    "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS
+
 static const struct verb verbs[] = {
     {"ping", v_ping, " ", 0, 0, 0},
     {"version", v_version, " ", 0, 0, 0},
     {"info", v_info, " ", 0, 0, 0},
     {"shutdown", v_shutdown, " ", 0, 0, 0},
-    {"create", v_create,
-     " image name restart rm env label hostname user workdir read_only network ip publish "
-     "stop_signal "
-     "stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS,
-     0, 0, 1},
-    {"run", v_run,
-     " image name restart rm env label hostname user workdir read_only network ip publish "
-     "stop_signal "
-     "stop_timeout open_stdin tty log_max_size log_max_file backoff attach stdin " ISOLATION_KEYS,
-     0, 0, 1},
+    {"create", v_create, CREATE_KEYS, 0, 0, 1},
+    {"run", v_run, CREATE_KEYS "attach stdin ", 0, 0, 1},
     {"start", v_start, " attach stdin ", 1, 1, 0},
     {"stop", v_stop, " timeout ", 1, 1, 0},
     {"restart", v_restart, " timeout ", 1, 1, 0},

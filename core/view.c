@@ -267,6 +267,7 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddStringToObject(hc, "NetworkMode", ctr_network_name(&c->cfg, nm, sizeof nm));
         cJSON_AddBoolToObject(hc, "ReadonlyRootfs", c->cfg.read_only);
         cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
+        cJSON_AddItemToObject(hc, "Dns", strv(c->cfg.dns, 0));
         cJSON_AddBoolToObject(hc, "Privileged", c->cfg.privileged);
         cJSON_AddItemToObject(hc, "CapAdd", strv(c->cfg.cap_add, 0));
         cJSON_AddItemToObject(hc, "CapDrop", strv(c->cfg.cap_drop, 0));

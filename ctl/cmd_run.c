@@ -53,6 +53,7 @@ enum {
     RUN_INIT,
     RUN_IP,
     RUN_PUBLISH,
+    RUN_DNS,
     RUN_NFLAGS,
 };
 
@@ -87,6 +88,7 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_INIT] = {0, "init", 0},
     [RUN_IP] = {0, "ip", 1},
     [RUN_PUBLISH] = {'p', "publish", 1},
+    [RUN_DNS] = {0, "dns", 1},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -111,6 +113,7 @@ static const char *const run_keys[RUN_NFLAGS] = {
     [RUN_INIT] = "init",
     [RUN_IP] = "ip",
     [RUN_PUBLISH] = "publish",
+    [RUN_DNS] = "dns",
 };
 
 static int put_opt(struct proto_buf *req, const char *key, const char *val, struct err *e)

@@ -193,3 +193,17 @@ hostport_of() { b inspect "$1" | jq -r ".[0].NetworkSettings.Ports[\"$2\"][0].Ho
     b rm -f kept
     b network rm keep
 }
+
+@test "--dns writes resolv.conf; without it the host's servers are kept (loopback ones dropped)" {
+    run b run --rm --dns 10.207.0.53 --dns 10.207.0.54 busybox cat /etc/resolv.conf
+    [ "$status" -eq 0 ]
+    [ "$(echo $output)" = "nameserver 10.207.0.53 nameserver 10.207.0.54" ]
+    run b run --rm busybox grep -c '^nameserver 127\.' /etc/resolv.conf
+    [ "$output" = 0 ]
+    run b run --rm --network host busybox cat /etc/resolv.conf
+    [ "$output" = "$(cat /etc/resolv.conf)" ]
+    run b run --rm --dns not-an-ip busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"invalid --dns"* ]]
+    [ "$(b create --dns 10.207.0.53 busybox true | xargs $BERTH --socket $SOCK inspect | jq -r '.[0].HostConfig.Dns[0]')" = 10.207.0.53 ]
+}

@@ -28,6 +28,8 @@ static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
            strv_eq(a->labels, b->labels) && str_eq(a->hostname, b->hostname) &&
            str_eq(a->user, b->user) && str_eq(a->workdir, b->workdir) &&
            a->read_only == b->read_only && a->network == b->network &&
+           str_eq(a->network_name, b->network_name) && str_eq(a->ip, b->ip) &&
+           strv_eq(a->ports, b->ports) && strv_eq(a->dns, b->dns) &&
            a->stop_signal == b->stop_signal && a->stop_timeout == b->stop_timeout &&
            a->restart == b->restart && a->max_retries == b->max_retries &&
            a->auto_remove == b->auto_remove && a->open_stdin == b->open_stdin && a->tty == b->tty &&

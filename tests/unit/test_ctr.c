@@ -322,7 +322,11 @@ static void full_cfg(struct ctr_config *c)
     c->user = xdup("1000:1000");
     c->workdir = xdup("/srv/app");
     c->read_only = 1;
-    c->network = CTR_NET_HOST;
+    c->network = CTR_NET_BRIDGE;
+    c->network_name = xdup("front");
+    c->ip = xdup("10.1.2.3");
+    c->ports = strv("127.0.0.1:8080:80/tcp", "0.0.0.0:0:53/udp", NULL);
+    c->dns = strv("10.0.0.53", NULL);
     c->stop_signal = SIGUSR1;
     c->stop_timeout = -1;
     c->restart = CTR_RESTART_ON_FAILURE;
@@ -383,13 +387,20 @@ static void test_config_round_trip(void)
     for (size_t i = 0; i < ARRAY_LEN(pols); i++) {
         a.restart = pols[i];
         a.max_retries = 0;
-        a.network = i % 2 ? CTR_NET_NONE : CTR_NET_HOST;
+        static const enum ctr_net nets[] = {CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE,
+                                            CTR_NET_CONTAINER};
+        a.network = nets[i];
+        free(a.network_name);
+        a.network_name = a.network == CTR_NET_BRIDGE      ? xdup("front")
+                         : a.network == CTR_NET_CONTAINER ? xdup("db")
+                                                          : NULL;
         a.read_only = a.auto_remove = a.open_stdin = a.tty = (int)(i % 2);
         a.stop_timeout = (int)i * 7;
         a.stop_signal = SIGKILL + (int)i;
         rc = round_trip(&a, &b, &e);
+        char nb[64];
         ok(rc == 0 && cfg_eq(&a, &b), "round trip with restart %s, network %s",
-           ctr_restart_name(pols[i]), a.network == CTR_NET_HOST ? "host" : "none");
+           ctr_restart_name(pols[i]), ctr_network_name(&a, nb, sizeof nb));
         ctr_config_free(&b);
     }
     ctr_config_free(&a);
