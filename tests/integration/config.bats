@@ -63,7 +63,7 @@ teardown() { sv_stop; }
     [ "${lines[0]}" = myhost ]
     [ "${lines[1]}" = myhost ]
     # on the default bridge the container's own address names it
-    [[ "${lines[2]}" =~ ^10\.[0-9.]+[[:space:]]+myhost$ ]]
+    [[ "${lines[2]}" =~ ^10\.[0-9.]+[[:space:]]+myhost([[:space:]]|$) ]]
     # with --network none, 127.0.0.1 does
     run b run --network none -h myhost busybox grep -w myhost /etc/hosts
     [[ "$output" =~ ^127\.0\.0\.1[[:space:]]+myhost$ ]]
