@@ -539,11 +539,7 @@ static int make_files(struct ctr *c, struct err *e)
         if (write_small(c, "hosts", hosts ? hosts : "127.0.0.1\tlocalhost\n", e) < 0)
             return -1;
     } else {
-        (void)snprintf(text, sizeof text,
-                       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                       "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                       "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t%s\n",
-                       c->cfg.hostname);
+        (void)network_hosts_text(c, NULL, text, sizeof text); /* fits: a hostname is short */
         if (write_small(c, "hosts", text, e) < 0)
             return -1;
     }

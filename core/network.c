@@ -80,8 +80,7 @@ static int free_subnet(struct sv *sv, const char *name, struct net_subnet *out, 
     return err_set(e, ENOSPC, "no free subnet for network '%s'", name);
 }
 
-static struct network *net_new(struct sv *sv, const char *name, enum network_driver d,
-                               struct err *e)
+static struct network *net_new(const char *name, enum network_driver d, struct err *e)
 {
     struct network *n = calloc(1, sizeof *n);
     if (!n)
@@ -93,7 +92,6 @@ static struct network *net_new(struct sv *sv, const char *name, enum network_dri
         free(n);
         return NULL;
     }
-    (void)sv;
     return n;
 }
 
@@ -115,7 +113,7 @@ int network_init(struct sv *sv, const char *bridge_subnet, struct err *e)
         enum network_driver d;
     } builtins[] = {{"bridge", NETWORK_BRIDGE}, {"host", NETWORK_HOST}, {"none", NETWORK_NULL}};
     for (size_t i = 0; i < ARRAY_LEN(builtins); i++) {
-        struct network *n = net_new(sv, builtins[i].name, builtins[i].d, e);
+        struct network *n = net_new(builtins[i].name, builtins[i].d, e);
         if (!n)
             return -1;
         n->builtin = 1;
@@ -199,7 +197,8 @@ struct network *network_create(struct sv *sv, const char *name, const char *subn
     struct err ig;
     if (!util_valid_name(name))
         return err_set(e, EINVAL, "invalid network name \"%s\"", name), NULL;
-    if (network_find(sv, name, &ig) && strcmp(network_find(sv, name, &ig)->name, name) == 0)
+    const struct network *same = network_find(sv, name, &ig);
+    if (same && strcmp(same->name, name) == 0)
         return err_set(e, EEXIST, "network with name %s already exists", name), NULL;
     if (count_user(sv) >= NETWORK_MAX)
         return err_set(e, ENOSPC, "too many networks (at most %d)", NETWORK_MAX), NULL;
@@ -215,7 +214,7 @@ struct network *network_create(struct sv *sv, const char *name, const char *subn
     } else if (free_subnet(sv, name, &sn, e) < 0) {
         return NULL;
     }
-    struct network *n = net_new(sv, name, NETWORK_BRIDGE, e);
+    struct network *n = net_new(name, NETWORK_BRIDGE, e);
     if (!n)
         return NULL;
     if (set_subnet(n, &sn, e) < 0) {
@@ -463,7 +462,23 @@ static int addf(char *buf, size_t size, size_t *off, const char *fmt, ...)
     return 0;
 }
 
-int network_hosts_text(const struct ctr *c, char *buf, size_t size)
+/* "IP\tNAME\n" for every running container of N: the part all their files share, built
+ * once per change (a huge network lists the peers that fit). */
+static void peers_text(struct sv *sv, const struct network *n, char *buf, size_t size)
+{
+    size_t off = 0;
+    char a[16];
+    buf[0] = '\0';
+    for (const struct ctr *p = sv->ctrs; p; p = p->next) {
+        if (!p->ip || p->state == CTR_DEAD || network_of(sv, p) != n)
+            continue;
+        net_addr_format(p->ip, a);
+        if (addf(buf, size, &off, "%s\t%s\n", a, p->name) < 0)
+            return;
+    }
+}
+
+int network_hosts_text(const struct ctr *c, const char *peers, char *buf, size_t size)
 {
     size_t off = 0;
     char a[16];
@@ -475,42 +490,33 @@ int network_hosts_text(const struct ctr *c, char *buf, size_t size)
     if (!c->ip)
         return addf(buf, size, &off, "127.0.0.1\t%s\n", c->cfg.hostname);
     net_addr_format(c->ip, a);
-    if (addf(buf, size, &off, "%s\t%s", a, c->cfg.hostname) < 0 ||
-        (strcmp(c->cfg.hostname, c->name) != 0 && addf(buf, size, &off, " %s", c->name) < 0) ||
-        addf(buf, size, &off, "\n") < 0)
+    /* PEERS names the container itself too */
+    if (strcmp(c->cfg.hostname, c->name) != 0 &&
+        addf(buf, size, &off, "%s\t%s\n", a, c->cfg.hostname) < 0)
         return -1;
-    const struct network *n = network_of(c->sv, c);
-    for (const struct ctr *p = c->sv->ctrs; n && p; p = p->next) {
-        if (p == c || !p->ip || p->state == CTR_DEAD || network_of(p->sv, p) != n)
-            continue;
-        net_addr_format(p->ip, a);
-        if (addf(buf, size, &off, "%s\t%s\n", a, p->name) < 0)
-            return -1; /* a huge network: the peers that fit */
-    }
-    return 0;
-}
-
-static void write_hosts(const struct ctr *c)
-{
-    static char text[HOSTS_MAX];
-    char path[PATH_MAX_BERTH];
-    struct err e = {0};
-    (void)network_hosts_text(c, text, sizeof text);
-    if (util_fmt(path, sizeof path, &e, "%s/%s/hosts", c->sv->containers_dir, c->id) < 0)
-        return;
-    /* in place: the container has this inode bound over its /etc/hosts */
-    auto_close int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || util_write_all(fd, text, strlen(text), &e) < 0)
-        log_msg(LOG_WARN, "%s: update /etc/hosts: %s", c->name, fd < 0 ? strerror(errno) : e.msg);
+    return addf(buf, size, &off, "%s", peers ? peers : "");
 }
 
 void network_refresh_hosts(struct sv *sv, const struct network *n)
 {
+    static char peers[HOSTS_MAX], text[HOSTS_MAX + 512];
+    char path[PATH_MAX_BERTH];
     if (!n)
         return;
-    for (const struct ctr *c = sv->ctrs; c; c = c->next)
-        if (c->ip && c->state != CTR_DEAD && network_of(sv, c) == n)
-            write_hosts(c);
+    peers_text(sv, n, peers, sizeof peers);
+    for (const struct ctr *c = sv->ctrs; c; c = c->next) {
+        struct err e = {0};
+        if (!c->ip || c->state == CTR_DEAD || network_of(sv, c) != n)
+            continue;
+        (void)network_hosts_text(c, peers, text, sizeof text);
+        if (util_fmt(path, sizeof path, &e, "%s/%s/hosts", sv->containers_dir, c->id) < 0)
+            continue;
+        /* in place: the container has this inode bound over its /etc/hosts */
+        auto_close int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || util_write_all(fd, text, strlen(text), &e) < 0)
+            log_msg(LOG_WARN, "%s: update /etc/hosts: %s", c->name,
+                    fd < 0 ? strerror(errno) : e.msg);
+    }
 }
 
 /* ---- JSON ---- */
@@ -595,7 +601,7 @@ int network_load(struct sv *sv, const cJSON *arr, struct err *e)
         if (bridge && (!subnet || net_subnet_parse(subnet, gw, &sn, e) < 0))
             return err_set(e, EINVAL, "network %d ('%s'): bad subnet", k, name);
         if (!n) {
-            n = net_new(sv, name, NETWORK_BRIDGE, e);
+            n = net_new(name, NETWORK_BRIDGE, e);
             if (!n)
                 return -1;
             if (set_subnet(n, &sn, e) < 0) {

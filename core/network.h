@@ -74,8 +74,10 @@ void network_port_format(const struct network_port *p, char *buf, size_t size);
 int network_ports_open(struct ctr *c, struct err *e);
 void network_ports_close(struct ctr *c);
 
-/* The container's /etc/hosts text (itself, then the running peers of its network). */
-int network_hosts_text(const struct ctr *c, char *buf, size_t size);
+/* The container's /etc/hosts text: the localhost lines, then its hostname on its address and
+ * PEERS (every running container of its network by name, itself included); without an
+ * address, its hostname on 127.0.0.1. -1 when BUF is too small. */
+int network_hosts_text(const struct ctr *c, const char *peers, char *buf, size_t size);
 /* Rewrite /etc/hosts of every running container of N (a peer came or went). */
 void network_refresh_hosts(struct sv *sv, const struct network *n);
 
