@@ -29,8 +29,9 @@ zombies() {
 
 @test "--init: berthd's binary is bound read-only and cannot be written" {
     run b run --rm --init busybox sh -c \
-        'grep " /sbin/berth-init " /proc/mounts | cut -d" " -f4 | cut -d, -f1; echo x >>/proc/1/exe && echo WROTE; echo x >>/sbin/berth-init && echo WROTE; true'
+        'exec 2>&1; grep " /sbin/berth-init " /proc/mounts | cut -d" " -f4 | cut -d, -f1; echo x >>/proc/1/exe && echo WROTE; echo x >>/sbin/berth-init && echo WROTE; true'
     [ "$status" -eq 0 ]
+    # one stream (stderr into stdout) so the order is the container's
     [ "${lines[0]}" = ro ]
     [[ "$output" != *WROTE* ]]
     # the environment of berthd does not reach PID 1
