@@ -217,7 +217,12 @@ except OSError:
 s.settimeout(10)
 data = b""
 while True:
-    d = s.recv(4096)
+    try:
+        d = s.recv(4096)
+    except ConnectionResetError:
+        # berthd closed with part of our line unread: the kernel reports
+        # that as a reset once the queued reply has been read
+        break
     if not d:
         break
     data += d
