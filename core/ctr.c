@@ -126,6 +126,7 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->ip);
     strv_free(cfg->ports);
     strv_free(cfg->dns);
+    strv_free(cfg->expose);
     strv_free(cfg->cap_add);
     strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
@@ -278,6 +279,8 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
         cJSON_AddStringToObject(j, "IPv4Address", cfg->ip);
     cJSON_AddItemToObject(j, "Ports", strv_json(cfg->ports));
     cJSON_AddItemToObject(j, "Dns", strv_json(cfg->dns));
+    cJSON_AddItemToObject(j, "ExposedPorts", strv_json(cfg->expose));
+    cJSON_AddBoolToObject(j, "PublishAllPorts", cfg->publish_all);
     cJSON_AddNumberToObject(j, "StopSignal", cfg->stop_signal);
     cJSON_AddNumberToObject(j, "StopTimeout", cfg->stop_timeout);
     cJSON_AddStringToObject(j, "Restart", ctr_restart_name(cfg->restart));
@@ -421,6 +424,7 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     INT_FIELD("NanoCpus", nano_cpus, 0, 1e13);
     INT_FIELD("CpuShares", cpu_shares, 0, 262144);
     INT_FIELD("Init", init, 0, 1);
+    INT_FIELD("PublishAllPorts", publish_all, 0, 1);
 #undef INT_FIELD
     if (json_strv(j, "CapAdd", CTR_CAPS_MAX, &cfg->cap_add, e) < 0 ||
         json_strv(j, "CapDrop", CTR_CAPS_MAX, &cfg->cap_drop, e) < 0)
@@ -446,7 +450,8 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     s = NULL;
     if (json_str(j, "IPv4Address", 0, &cfg->ip, e) < 0 ||
         json_strv(j, "Ports", CTR_PORTS_MAX, &cfg->ports, e) < 0 ||
-        json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0)
+        json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0 ||
+        json_strv(j, "ExposedPorts", CTR_PORTS_MAX, &cfg->expose, e) < 0)
         goto fail;
     if (json_str(j, "Restart", 0, &s, e) < 0)
         goto fail;

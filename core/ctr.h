@@ -68,6 +68,8 @@ struct ctr_config {
     char *ip;           /* --ip: the address asked for, or NULL */
     char **ports;       /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
     char **dns;         /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
+    char **expose;      /* the image's ExposedPorts and --expose, canonical "80/tcp" */
+    int publish_all;    /* -P: every exposed port was added to PORTS on any free host port */
     int stop_signal;
     int stop_timeout; /* seconds; -1 = for ever */
     enum ctr_restart restart;

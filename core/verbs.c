@@ -268,6 +268,79 @@ static int strv_from_opts(const struct proto_req *req, const char *key, size_t m
     return 0;
 }
 
+/* Exposed ports: the image's ExposedPorts, then --expose, each once. With -P (publish_all),
+ * every exposed port not already published is added to the published ports on any free host
+ * port of 0.0.0.0, as Docker does. Replies on error. */
+static int resolve_exposed(struct client *cl, const struct proto_req *req, struct ctr_config *cfg,
+                           char *const *image_exposed)
+{
+    const char *vals[CTR_PORTS_MAX + 1];
+    size_t nreq = proto_opt_all(req, "expose", vals, ARRAY_LEN(vals));
+    size_t nimg = 0, nports = 0, n = 0;
+    struct err e = {0};
+
+    while (image_exposed && image_exposed[nimg])
+        nimg++;
+    while (cfg->ports && cfg->ports[nports])
+        nports++;
+    if (nreq > CTR_PORTS_MAX || nimg + nreq > CTR_PORTS_MAX) {
+        client_reply_err(cl, 400, "too many exposed ports (at most %d)", CTR_PORTS_MAX);
+        return -1;
+    }
+    if (!(cfg->expose = calloc(nimg + nreq + 1, sizeof *cfg->expose)))
+        goto oom;
+    for (size_t i = 0; i < nimg + nreq; i++) {
+        char canon[16];
+        const char *spec = i < nimg ? image_exposed[i] : vals[i - nimg];
+        if (storage_exposed_port(spec, canon, sizeof canon, &e) < 0) {
+            client_reply_err(cl, 400, "%s", e.msg);
+            return -1;
+        }
+        size_t k = 0;
+        while (k < n && strcmp(cfg->expose[k], canon) != 0)
+            k++;
+        if (k == n && !(cfg->expose[n++] = strdup(canon)))
+            goto oom;
+    }
+    cfg->publish_all = flag(req, "publish_all");
+    if (!cfg->publish_all || n == 0)
+        return 0;
+    if (cfg->network != CTR_NET_BRIDGE) {
+        client_reply_err(cl, 400, "published ports need a bridge network, not --network %s",
+                         proto_opt(req, "network"));
+        return -1;
+    }
+    if (nports + n > CTR_PORTS_MAX) {
+        client_reply_err(cl, 400, "too many published ports (at most %d)", CTR_PORTS_MAX);
+        return -1;
+    }
+    char **ports = realloc(cfg->ports, (nports + n + 1) * sizeof *ports);
+    if (!ports)
+        goto oom;
+    cfg->ports = ports;
+    ports[nports] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0, len = strlen(cfg->expose[i]); /* "80/tcp" ends "IP:HOST:80/tcp" */
+        for (; k < nports; k++) {
+            size_t plen = strlen(ports[k]);
+            if (plen > len && ports[k][plen - len - 1] == ':' &&
+                strcmp(ports[k] + plen - len, cfg->expose[i]) == 0)
+                break;
+        }
+        if (k < nports)
+            continue;
+        if (asprintf(&ports[nports], "0.0.0.0:0:%s", cfg->expose[i]) < 0) {
+            ports[nports] = NULL;
+            goto oom;
+        }
+        ports[++nports] = NULL;
+    }
+    return 0;
+oom:
+    client_reply_err(cl, 500, "out of memory");
+    return -1;
+}
+
 /* Capabilities, security options and resource limits of a create/run request (DESIGN §11).
  * Replies on error. */
 static int parse_isolation(struct client *cl, const struct proto_req *req, struct ctr_config *cfg)
@@ -647,6 +720,8 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         client_reply_err(cl, 400, "invalid stop signal '%s'", v);
         goto fail;
     }
+    if (resolve_exposed(cl, req, cfg, icfg.exposed) < 0)
+        goto fail;
     storage_image_config_free(&icfg);
     return 0;
 oom:
@@ -1344,6 +1419,7 @@ static void v_network(struct client *cl, const struct proto_req *req)
 /* The options of create (run takes attach and stdin too). */
 #define CREATE_KEYS                                                                                \
     " image name restart rm env label hostname user workdir read_only network ip publish dns "     \
+    "expose publish_all "                                                                          \
     "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS
 
 static const struct verb verbs[] = {

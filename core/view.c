@@ -196,6 +196,10 @@ static void add_network_settings(cJSON *ns, const struct ctr *c)
     cJSON *ports = cJSON_AddObjectToObject(ns, "Ports");
     if (ports && c->nbound)
         add_ports(ports, c, 1);
+    /* a running container's exposed but unpublished ports: null, as Docker shows them */
+    for (int i = 0; ports && c->ip && c->cfg.expose && c->cfg.expose[i]; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(ports, c->cfg.expose[i]))
+            cJSON_AddNullToObject(ports, c->cfg.expose[i]);
     cJSON *nets = cJSON_AddObjectToObject(ns, "Networks");
     if (!nets || !n)
         return;
@@ -268,6 +272,7 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddBoolToObject(hc, "ReadonlyRootfs", c->cfg.read_only);
         cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
         cJSON_AddItemToObject(hc, "Dns", strv(c->cfg.dns, 0));
+        cJSON_AddBoolToObject(hc, "PublishAllPorts", c->cfg.publish_all);
         cJSON_AddBoolToObject(hc, "Privileged", c->cfg.privileged);
         cJSON_AddItemToObject(hc, "CapAdd", strv(c->cfg.cap_add, 0));
         cJSON_AddItemToObject(hc, "CapDrop", strv(c->cfg.cap_drop, 0));
@@ -315,6 +320,9 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddItemToObject(cf, "Cmd", strv(c->cfg.argv, 0));
         cJSON_AddStringToObject(cf, "Image", c->cfg.image);
         cJSON_AddStringToObject(cf, "WorkingDir", c->cfg.workdir ? c->cfg.workdir : "");
+        cJSON *ep = cJSON_AddObjectToObject(cf, "ExposedPorts");
+        for (int i = 0; ep && c->cfg.expose && c->cfg.expose[i]; i++)
+            cJSON_AddObjectToObject(ep, c->cfg.expose[i]);
         cJSON_AddItemToObject(cf, "Labels", labels_obj(c->cfg.labels));
         cJSON_AddStringToObject(cf, "StopSignal", util_signal_name(c->cfg.stop_signal));
         cJSON_AddNumberToObject(cf, "StopTimeout", c->cfg.stop_timeout);

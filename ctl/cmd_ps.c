@@ -306,3 +306,79 @@ int cmd_inspect(int argc, char **argv)
     printf("%s\n", out.data);
     return failed ? CLIENT_EXIT_FAIL : 0;
 }
+
+/* ---- port ---- */
+
+/* Print one "HostIp:HostPort" line per binding in B (an array), prefixed by KEY when given. */
+static void print_bindings(const char *key, const cJSON *b)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, b)
+    {
+        const char *ip = client_json_str(it, "HostIp");
+        const char *port = client_json_str(it, "HostPort");
+        if (key)
+            printf("%s -> %s:%s\n", key, *ip ? ip : "0.0.0.0", port);
+        else
+            printf("%s:%s\n", *ip ? ip : "0.0.0.0", port);
+    }
+}
+
+/* berth port CTR [PORT[/PROTO]]: the published ports of a running container, from inspect's
+ * NetworkSettings.Ports, as Docker prints them. */
+int cmd_port(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "port", .usage = "CONTAINER [PRIVATE_PORT[/PROTO]]", .min_args = 1, .max_args = 2};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    auto_buf struct proto_buf req = {0};
+    struct err e = {0};
+    const char *body;
+    char want[32] = "";
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    if (a.npos == 2) {
+        const char *p = a.pos[1];
+        size_t n = strspn(p, "0123456789");
+        if (n == 0 || n > 5 || (p[n] && strcmp(p + n, "/tcp") != 0 && strcmp(p + n, "/udp") != 0)) {
+            client_error("invalid port \"%s\": PORT[/tcp|/udp]", p);
+            return CLIENT_EXIT_FAIL;
+        }
+        (void)snprintf(want, sizeof want, "%s%s", p, p[n] ? "" : "/tcp");
+    }
+    if (proto_buf_word(&req, "inspect") < 0 || proto_buf_word(&req, a.pos[0]) < 0) {
+        client_error("build request: %s", strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    int code = client_call(&c, &req, -1, &body, &e);
+    if (code != 200) {
+        client_error("%s", code < 0 ? err_str(&e) : body);
+        return CLIENT_EXIT_FAIL;
+    }
+    auto_json cJSON *j = client_json_parse(body, &e);
+    if (!j) {
+        client_error("%s", err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(j, "NetworkSettings");
+    const cJSON *ports = cJSON_GetObjectItemCaseSensitive(ns, "Ports");
+    if (*want) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(ports, want);
+        if (!cJSON_IsArray(b) || cJSON_GetArraySize(b) == 0) {
+            client_error("No public port '%s' published for %s", want, a.pos[0]);
+            return CLIENT_EXIT_FAIL;
+        }
+        print_bindings(NULL, b);
+        return 0;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ports)
+    {
+        if (cJSON_IsArray(it))
+            print_bindings(it->string, it);
+    }
+    return 0;
+}

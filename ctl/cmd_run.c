@@ -54,6 +54,8 @@ enum {
     RUN_IP,
     RUN_PUBLISH,
     RUN_DNS,
+    RUN_EXPOSE,
+    RUN_PUBLISH_ALL,
     RUN_NFLAGS,
 };
 
@@ -89,6 +91,8 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_IP] = {0, "ip", 1},
     [RUN_PUBLISH] = {'p', "publish", 1},
     [RUN_DNS] = {0, "dns", 1},
+    [RUN_EXPOSE] = {0, "expose", 1},
+    [RUN_PUBLISH_ALL] = {'P', "publish-all", 0},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -114,6 +118,8 @@ static const char *const run_keys[RUN_NFLAGS] = {
     [RUN_IP] = "ip",
     [RUN_PUBLISH] = "publish",
     [RUN_DNS] = "dns",
+    [RUN_EXPOSE] = "expose",
+    [RUN_PUBLISH_ALL] = "publish_all",
 };
 
 static int put_opt(struct proto_buf *req, const char *key, const char *val, struct err *e)

@@ -39,6 +39,7 @@ static const struct {
     {"ps", cmd_ps, "List containers"},
     {"inspect", cmd_inspect, "Return low-level information on containers"},
     {"logs", cmd_logs, "Fetch the logs of a container"},
+    {"port", cmd_port, "List port mappings for a container"},
     {"events", cmd_events, "Get real time events from berthd"},
     {"image", cmd_image, "Manage images (ls, import, rm)"},
     {"images", cmd_images, NULL},

@@ -72,6 +72,7 @@ void storage_image_config_free(struct storage_image_config *cfg)
     free(cfg->workdir);
     free(cfg->user);
     free(cfg->stop_signal);
+    strv_free(cfg->exposed);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -132,6 +133,54 @@ static int get_str(const cJSON *obj, const char *key, char **out, struct err *e)
     return 0;
 }
 
+int storage_exposed_port(const char *s, char *buf, size_t size, struct err *e)
+{
+    unsigned long port = 0;
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9' && n < 6)
+        port = port * 10 + (unsigned long)(s[n++] - '0');
+    const char *proto = s[n] == 0 ? "tcp" : s[n] == '/' ? s + n + 1 : NULL;
+    if (n == 0 || s[0] == '0' || port > 65535 || !proto ||
+        (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
+        return err_set(e, EINVAL, "invalid exposed port \"%.32s\": PORT[/tcp|/udp], 1 to 65535", s);
+    if (snprintf(buf, size, "%lu/%s", port, proto) >= (int)size)
+        return err_set(e, ENAMETOOLONG, "exposed port");
+    return 0;
+}
+
+/* ExposedPorts: Docker's {"80/tcp": {}, ...}, kept as canonical "80/tcp" strings. */
+static int get_exposed(const cJSON *obj, char ***out, struct err *e)
+{
+    *out = NULL;
+    if (!obj || cJSON_IsNull(obj))
+        return 0;
+    if (!cJSON_IsObject(obj))
+        return err_set(e, EINVAL, "ExposedPorts must be an object");
+    int n = cJSON_GetArraySize(obj);
+    if (n > IMAGE_CFG_ARGS_MAX)
+        return err_set(e, E2BIG, "ExposedPorts has %d entries, more than %d", n,
+                       IMAGE_CFG_ARGS_MAX);
+    char **v = calloc((size_t)n + 1, sizeof *v);
+    if (!v)
+        return err_set(e, ENOMEM, "ExposedPorts");
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        char canon[16];
+        if (storage_exposed_port(it->string, canon, sizeof canon, e) < 0) {
+            strv_free(v);
+            return err_wrap(e, "ExposedPorts");
+        }
+        if (!(v[i++] = strdup(canon))) {
+            strv_free(v);
+            return err_set(e, ENOMEM, "ExposedPorts");
+        }
+    }
+    *out = v;
+    return 0;
+}
+
 /* Parse the text of a config.json. Docker-style keys at the top level; an OCI image config
  * (keys under "config", "created" at the top) is accepted as well. */
 static int config_parse(const char *txt, size_t len, struct storage_image_config *cfg,
@@ -155,7 +204,8 @@ static int config_parse(const char *txt, size_t len, struct storage_image_config
         get_strv(field(root, nested, "Env"), "Env", 1, &c.env, e) < 0 ||
         get_str(field(root, nested, "WorkingDir"), "WorkingDir", &c.workdir, e) < 0 ||
         get_str(field(root, nested, "User"), "User", &c.user, e) < 0 ||
-        get_str(field(root, nested, "StopSignal"), "StopSignal", &c.stop_signal, e) < 0) {
+        get_str(field(root, nested, "StopSignal"), "StopSignal", &c.stop_signal, e) < 0 ||
+        get_exposed(field(root, nested, "ExposedPorts"), &c.exposed, e) < 0) {
         storage_image_config_free(&c);
         return -1;
     }
@@ -261,6 +311,14 @@ int storage_image_save(const char *dir, const struct storage_image_config *cfg, 
         add_str(root, "User", cfg->user, e) < 0 ||
         add_str(root, "StopSignal", cfg->stop_signal, e) < 0)
         return err_wrap(e, "save '%s'", path);
+    if (cfg->exposed) {
+        cJSON *ports = cJSON_AddObjectToObject(root, "ExposedPorts");
+        for (int i = 0; ports && cfg->exposed[i]; i++)
+            if (!cJSON_AddObjectToObject(ports, cfg->exposed[i]))
+                ports = NULL;
+        if (!ports)
+            return err_set(e, ENOMEM, "save '%s'", path);
+    }
     if (cfg->created_ns) {
         util_rfc3339(cfg->created_ns, created, sizeof created);
         if (add_str(root, "Created", created, e) < 0)

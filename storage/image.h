@@ -17,6 +17,7 @@ struct storage_image_config {
     char *workdir;
     char *user;
     char *stop_signal;
+    char **exposed; /* ExposedPorts, canonical "PORT/tcp" or "PORT/udp", NULL-terminated */
     int64_t created_ns;
 };
 
@@ -25,6 +26,10 @@ struct storage_image_config {
 int storage_image_load(const char *images_dir, const char *name, struct storage_image_config *cfg,
                        struct err *e);
 void storage_image_config_free(struct storage_image_config *cfg);
+
+/* Check an exposed port "PORT[/tcp|/udp]" (1..65535) and write its canonical "PORT/proto" to
+ * BUF (at least 16 bytes). -1 with EINVAL when S is not one. */
+int storage_exposed_port(const char *s, char *buf, size_t size, struct err *e);
 
 /* Write CFG as <dir>/config.json (atomically). */
 int storage_image_save(const char *dir, const struct storage_image_config *cfg, struct err *e);

@@ -173,6 +173,50 @@ hostport_of() { b inspect "$1" | jq -r ".[0].NetworkSettings.Ports[\"$2\"][0].Ho
     [[ "$output" == *"invalid host port"* ]]
 }
 
+@test "-P publishes the image's ExposedPorts and --expose on free ports; berth port lists them" {
+    cp -a "$ROOT/images/busybox" "$ROOT/images/webimg"
+    jq '. + {ExposedPorts: {"80/tcp": {}}}' "$ROOT/images/busybox/config.json" \
+        >"$ROOT/images/webimg/config.json"
+    b run -d --name pa -P --expose 9000/udp --expose 80 webimg sh -c \
+        'mkdir /www && echo exposed >/www/i && { /probe udpecho 9000 & } && exec httpd -f -p 80 -h /www'
+    tport=$(hostport_of pa 80/tcp)
+    uport=$(hostport_of pa 9000/udp)
+    [ "$tport" -gt 0 ] && [ "$uport" -gt 0 ]
+    eventually curl -sf "http://127.0.0.1:$tport/i"
+    run curl -sf "http://127.0.0.1:$tport/i"
+    [ "$output" = exposed ]
+    eventually bash -c "echo hi | timeout 3 socat -t 1 - UDP:127.0.0.1:$uport | grep -q hi"
+    run b port pa
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"80/tcp -> 0.0.0.0:$tport"* ]]
+    [[ "$output" == *"9000/udp -> 0.0.0.0:$uport"* ]]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "$(b port pa 80)" = "0.0.0.0:$tport" ]
+    [ "$(b port pa 9000/udp)" = "0.0.0.0:$uport" ]
+    run b port pa 81
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"No public port '81/tcp' published for pa"* ]]
+    run b port pa 80/sctp
+    [ "$status" -eq 1 ]
+    [ "$(b inspect pa | jq -c '.[0].Config.ExposedPorts')" = '{"80/tcp":{},"9000/udp":{}}' ]
+    [ "$(b inspect pa | jq -r '.[0].HostConfig.PublishAllPorts')" = true ]
+    # without -P an exposed port stays unpublished: null, as Docker shows it
+    b run -d --name quiet webimg sleep 1000
+    [ "$(b inspect quiet | jq -c '.[0].NetworkSettings.Ports')" = '{"80/tcp":null}' ]
+    run b port quiet
+    [ "$status" -eq 0 ] && [ "$output" = "" ]
+    # -p for the same port wins over -P
+    b run -d --name pinned -P -p 127.0.0.1::80 webimg sleep 1000
+    [ "$(b inspect pinned | jq -c '.[0].NetworkSettings.Ports["80/tcp"]|map(.HostIp)')" = '["127.0.0.1"]' ]
+    run b run --rm --expose 0 busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"invalid exposed port"* ]]
+    run b run --rm --network none -P webimg true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"need a bridge network"* ]]
+    b rm -f pa quiet pinned
+}
+
 @test "a supervisor restart keeps networks, addresses and published ports" {
     b network create --subnet 10.207.253.0/24 keep
     b run -d --name kept --network keep -p 127.0.0.1::80 busybox sh -c \

@@ -327,6 +327,8 @@ static void full_cfg(struct ctr_config *c)
     c->ip = xdup("10.1.2.3");
     c->ports = strv("127.0.0.1:8080:80/tcp", "0.0.0.0:0:53/udp", NULL);
     c->dns = strv("10.0.0.53", NULL);
+    c->expose = strv("80/tcp", "53/udp", NULL);
+    c->publish_all = 1;
     c->stop_signal = SIGUSR1;
     c->stop_timeout = -1;
     c->restart = CTR_RESTART_ON_FAILURE;

@@ -69,6 +69,7 @@ static void test_config(void)
     char p[256], images[256];
     char *cmd[] = {"sh", "-c", "echo \"hi\" \\ there", NULL};
     char *env[] = {"PATH=/bin", "A=b=c", NULL};
+    char *exposed[] = {"80/tcp", "53/udp", NULL};
 
     path_of(images, sizeof images, "images");
     cfg.cmd = cmd;
@@ -77,6 +78,7 @@ static void test_config(void)
     cfg.user = "berth:extra";
     cfg.stop_signal = "SIGUSR1";
     cfg.created_ns = 1700000000123456789LL;
+    cfg.exposed = exposed;
     mkd("images/rt");
     ok(storage_image_save(path_of(p, sizeof p, "images/rt"), &cfg, &e) == 0, "save (%s)", e.msg);
     ok(storage_image_load(images, "rt", &back, &e) == 0, "load what was saved (%s)", e.msg);
@@ -90,6 +92,9 @@ static void test_config(void)
            strcmp(back.stop_signal, "SIGUSR1") == 0,
        "WorkingDir, User, StopSignal round trip");
     ok(back.created_ns == cfg.created_ns, "Created round trip to the nanosecond");
+    ok(back.exposed && strcmp(back.exposed[0], "80/tcp") == 0 &&
+           strcmp(back.exposed[1], "53/udp") == 0 && !back.exposed[2],
+       "ExposedPorts round trip");
     storage_image_config_free(&back);
     ok(!back.cmd && !back.user, "config_free clears the struct");
     storage_image_config_free(&back);
@@ -115,10 +120,30 @@ static void test_config(void)
            back.created_ns == 1704164645LL * 1000000000LL,
        "OCI image config shape accepted (%s)", e.msg);
     storage_image_config_free(&back);
+    ok(load("exp",
+            "{\"config\":{\"ExposedPorts\":{\"8080\":{},\"9000/udp\":{},"
+            "\"65535/tcp\":{}}}}",
+            &back, &e) == 0 &&
+           back.exposed && strcmp(back.exposed[0], "8080/tcp") == 0 &&
+           strcmp(back.exposed[1], "9000/udp") == 0 && strcmp(back.exposed[2], "65535/tcp") == 0,
+       "ExposedPorts: a bare port means tcp (%s)", e.msg);
+    storage_image_config_free(&back);
+    {
+        char buf[16];
+        static const char *bad_ports[] = {"0",  "65536", "080",   "80/sctp", "80/",   "/tcp",   "",
+                                          "8o", "-1",    "80:81", "123456",  "80/tc", "80/tcpx"};
+        for (size_t i = 0; i < ARRAY_LEN(bad_ports); i++)
+            ok(storage_exposed_port(bad_ports[i], buf, sizeof buf, &e) < 0 && e.code == EINVAL,
+               "exposed port \"%s\" refused", bad_ports[i]);
+        ok(storage_exposed_port("1/udp", buf, sizeof buf, &e) == 0 && strcmp(buf, "1/udp") == 0,
+           "exposed port 1/udp");
+    }
 
     static const struct {
         const char *json, *what;
     } bad[] = {
+        {"{\"ExposedPorts\":[\"80\"]}", "ExposedPorts as an array"},
+        {"{\"ExposedPorts\":{\"http\":{}}}", "ExposedPorts with a name"},
         {"{\"Cmd\":\"sh\"}", "Cmd as a string"},
         {"{\"Cmd\":[\"sh\",1]}", "Cmd with a number"},
         {"{\"Env\":[\"NOEQUALS\"]}", "Env without ="},
