@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/firewall.h"
 #include "core/log.h"
 #include "core/spawn.h"
 #include "core/sv.h"
@@ -18,7 +19,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: berthd [--root DIR] [--socket PATH] [--group GID] [--log-level L]\n"
                "              [--discard-corrupt-state] [--cgroups auto|off]\n"
-               "              [--bridge-subnet CIDR]\n"
+               "              [--bridge-subnet CIDR] [--firewall auto|off] [--nat]\n"
                "  --root DIR               state directory (default /var/lib/berth)\n"
                "  --socket PATH            control socket (default /run/berth/berth.sock)\n"
                "  --group GID              also allow members of this group on the socket\n"
@@ -27,7 +28,11 @@ static void usage(FILE *f)
                "  --cgroups auto|off       off: no cgroup per container (no limits, pause or\n"
                "                           stats); auto (default) detects v2, v1 or hybrid\n"
                "  --bridge-subnet CIDR     the default bridge network's subnet (default: a /24\n"
-               "                           in 10.200.0.0/13 derived from --root)\n");
+               "                           in 10.200.0.0/13 derived from --root)\n"
+               "  --firewall auto|off      auto (default): when nft is installed, berthd's own\n"
+               "                           nftables table keeps its networks apart\n"
+               "  --nat                    masquerade traffic leaving each network (outbound\n"
+               "                           NAT; needs nft and net.ipv4.ip_forward=1)\n");
 }
 
 int main(int argc, char **argv)
@@ -41,12 +46,15 @@ int main(int argc, char **argv)
         {"discard-corrupt-state", no_argument, NULL, 'D'},
         {"cgroups", required_argument, NULL, 'C'},
         {"bridge-subnet", required_argument, NULL, 'B'},
+        {"firewall", required_argument, NULL, 'F'},
+        {"nat", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *root = "/var/lib/berth", *sock = "/run/berth/berth.sock";
-    int discard = 0, c;
+    int discard = 0, nat = 0, c;
+    enum firewall_mode fw_mode = FIREWALL_AUTO;
     struct err e = {0};
 
     if (spawn_is_init(argv[0]))
@@ -92,6 +100,16 @@ int main(int argc, char **argv)
             }
             sv.no_cgroups = strcmp(optarg, "off") == 0;
             break;
+        case 'F':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "berthd: --firewall: expected auto or off, not '%s'\n", optarg);
+                return 2;
+            }
+            fw_mode = strcmp(optarg, "off") == 0 ? FIREWALL_OFF : FIREWALL_AUTO;
+            break;
+        case 'N':
+            nat = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -117,6 +135,10 @@ int main(int argc, char **argv)
         return 2;
     }
     sv.discard_corrupt = discard;
+    if (firewall_init(&sv, fw_mode, nat, &e) < 0) {
+        fprintf(stderr, "berthd: %s\n", err_str(&e));
+        return 2;
+    }
     if (sv_init(&sv, &e) < 0) {
         if (strstr(e.msg, "is corrupt"))
             fprintf(stderr,

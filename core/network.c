@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/ctr.h"
+#include "core/firewall.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -224,6 +225,7 @@ struct network *network_create(struct sv *sv, const char *name, const char *subn
     (void)snprintf(n->bridge, sizeof n->bridge, "btn-%08x", fnv32(sv->root, name));
     append(sv, n);
     sv_mark_dirty(sv);
+    firewall_sync(sv);
     return n;
 }
 
@@ -251,6 +253,7 @@ int network_remove(struct sv *sv, struct network *n, struct err *e)
     *pp = n->next;
     net_free(n);
     sv_mark_dirty(sv);
+    firewall_sync(sv);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
+#include "core/firewall.h"
 #include "core/log.h"
 #include "core/network.h"
 #include "core/server.h"
@@ -461,9 +462,7 @@ int sv_init(struct sv *sv, struct err *e)
     if (sv->no_cgroups)
         log_msg(LOG_INFO, "cgroups: off (--cgroups off): containers run without limits");
     else if (cgroup_detect(&cg_sys, &ce) == 0) {
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (const char *p = sv->root; *p; p++)
-            h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+        uint64_t h = util_fnv1a64(sv->root);
         (void)snprintf(sv->cg_parent, sizeof sv->cg_parent, "berth-%08llx",
                        (unsigned long long)(h & 0xffffffffULL));
         sv->cg_sys = &cg_sys;
@@ -489,6 +488,7 @@ int sv_init(struct sv *sv, struct err *e)
         return -1;
     cleanup_trash(sv);
     reconcile(sv);
+    firewall_sync(sv); /* replaces whatever a crashed berthd left */
     return 0;
 }
 
@@ -509,5 +509,6 @@ void sv_run(struct sv *sv)
     }
     sv->ctrs = NULL;
     network_shutdown(sv);
+    firewall_shutdown(sv);
     events_free_all();
 }

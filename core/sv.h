@@ -15,6 +15,18 @@ struct cgroup_sys;
 struct client;
 struct err;
 
+/* berthd's nftables table (core/firewall.c). */
+struct sv_firewall {
+    char nft[32];   /* the nft program, "" when none is used */
+    char table[32]; /* "berth" or "berth_<hash of root>" */
+    int off;        /* --firewall off */
+    int nat;        /* --nat: masquerade what leaves each network */
+    int busy;       /* a helper is applying the table */
+    int again;      /* networks changed meanwhile: apply once more */
+    int failed;     /* the last apply failed (logged) */
+    char *script;   /* only while forking the helper */
+};
+
 struct sv {
     struct ev_loop *loop;
     char root[PATH_MAX_BERTH];
@@ -41,8 +53,9 @@ struct sv {
     struct network *nets;    /* oldest first: bridge, host, none, then user networks */
     int bridge_subnet_fixed; /* --bridge-subnet given: the snapshot's does not override it */
     const char *bridge_subnet;
-    int host_netns_fd;    /* berthd's network namespace, for children making veth pairs */
-    unsigned veth_seq;    /* makes each start's host-side veth name unique */
+    int host_netns_fd; /* berthd's network namespace, for children making veth pairs */
+    unsigned veth_seq; /* makes each start's host-side veth name unique */
+    struct sv_firewall fw;
     int dirty;            /* snapshot needs writing */
     int snapshot_failing; /* last write failed: replies are held */
     int shutting_down;

@@ -67,6 +67,14 @@ int util_write_all(int fd, const void *buf, size_t len, struct err *e)
     return 0;
 }
 
+uint64_t util_fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
 int util_fmt(char *buf, size_t size, struct err *e, const char *fmt, ...)
 {
     va_list ap;

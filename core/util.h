@@ -48,6 +48,9 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e);
 /* mkdir -p with MODE; existing directories are fine. */
 int util_mkdir_p(const char *path, mode_t mode, struct err *e);
 
+/* FNV-1a, 64 bits, of the string S: short stable names derived from paths. */
+uint64_t util_fnv1a64(const char *s);
+
 /* snprintf into BUF that fails with ENAMETOOLONG on truncation. */
 int util_fmt(char *buf, size_t size, struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -18,6 +18,7 @@
 #include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
+#include "core/firewall.h"
 #include "core/log.h"
 #include "core/network.h"
 #include "core/seccomp.h"
@@ -156,6 +157,9 @@ static void v_info(struct client *cl, const struct proto_req *req)
         cJSON_AddStringToObject(j, "CgroupMode",
                                 sv->cg_sys ? cgroup_mode_name(sv->cg_sys->mode) : "none");
         cJSON_AddStringToObject(j, "CgroupParent", sv->cg_sys ? sv->cg_parent : "");
+        cJSON_AddStringToObject(j, "Firewall", firewall_status(sv));
+        cJSON_AddStringToObject(j, "FirewallTable", sv->fw.nft[0] ? sv->fw.table : "");
+        cJSON_AddBoolToObject(j, "NAT", sv->fw.nat);
         cJSON_AddNumberToObject(j, "OrphansReaped", (double)sv->orphans_reaped);
         cJSON_AddNumberToObject(j, "Clients", sv->nclients);
         cJSON_AddStringToObject(j, "Version", BERTH_VERSION);

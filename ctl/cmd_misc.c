@@ -459,6 +459,11 @@ int cmd_info(int argc, char **argv)
     printf(" Init (PID 1): %s\n",
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "Pid1")) ? "true" : "false");
     printf(" Orphans Reaped: %lld\n", (long long)client_json_num(j, "OrphansReaped"));
+    printf(" Firewall: %s%s%s%s\n", client_json_str(j, "Firewall"),
+           *client_json_str(j, "FirewallTable") ? " (table ip " : "",
+           client_json_str(j, "FirewallTable"), *client_json_str(j, "FirewallTable") ? ")" : "");
+    printf(" Outbound NAT: %s\n",
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "NAT")) ? "true" : "false");
     printf(" ID: %s\n", client_json_str(j, "ID"));
     return 0;
 }

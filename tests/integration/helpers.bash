@@ -24,7 +24,9 @@ q() {
 
 # Start berthd on ROOT (created) and wait until it answers.
 sv_launch() {
-    "$BERTHD" --root "$ROOT" --socket "$SOCK" --log-level debug "$@" >>"$TESTDIR/berthd.log" 2>&1 &
+    # SV_WRAP: a command berthd runs under, e.g. "unshare -n" for a network namespace of its
+    # own (unshare execs berthd, so SV_PID is berthd's)
+    ${SV_WRAP:-} "$BERTHD" --root "$ROOT" --socket "$SOCK" --log-level debug "$@" >>"$TESTDIR/berthd.log" 2>&1 &
     SV_PID=$!
     for _ in $(seq 1 100); do
         if [ -S "$SOCK" ] && q ping 2>/dev/null | grep -q '^ok'; then
@@ -40,6 +42,7 @@ sv_launch() {
 sv_start() {
     TESTDIR=$(mktemp -d /tmp/bthtest.XXXXXX)
     CGPARENT=
+    FWTABLE=
     ROOT="$TESTDIR/root"
     SOCK="$TESTDIR/sock"
     export TESTDIR ROOT SOCK
@@ -47,6 +50,7 @@ sv_start() {
     cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
     sv_launch || return 1
     CGPARENT=$(q info | sed 's/^ok //' | jq -r '.CgroupParent // empty')
+    FWTABLE=$(q info | sed 's/^ok //' | jq -r '.FirewallTable // empty')
 }
 
 # Graceful stop (SIGTERM): waits up to 30 s.
@@ -106,6 +110,11 @@ sv_stop() {
         echo "cgroups left behind:" >&2
         find /sys/fs/cgroup -maxdepth 6 -name "$CGPARENT" >&2
         find /sys/fs/cgroup -maxdepth 6 -name "$CGPARENT" -exec sh -c 'find "$1" -depth -type d -exec rmdir {} \; ' _ {} \; 2>/dev/null
+        rc=1
+    fi
+    if [ -n "${FWTABLE:-}" ] && nft list table ip "$FWTABLE" >/dev/null 2>&1; then
+        echo "nft table left behind: ip $FWTABLE" >&2
+        nft delete table ip "$FWTABLE" 2>/dev/null
         rc=1
     fi
     if grep -q "$TESTDIR" /proc/mounts; then
