@@ -24,6 +24,7 @@
 #include "core/spawn.h"
 #include "core/sv.h"
 #include "core/util.h"
+#include "core/volume.h"
 #include "storage/image.h"
 
 static const char *const state_names[] = {
@@ -127,6 +128,7 @@ void ctr_config_free(struct ctr_config *cfg)
     strv_free(cfg->ports);
     strv_free(cfg->dns);
     strv_free(cfg->expose);
+    mounts_free(cfg->mounts, cfg->nmounts);
     strv_free(cfg->cap_add);
     strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
@@ -281,6 +283,9 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddItemToObject(j, "Dns", strv_json(cfg->dns));
     cJSON_AddItemToObject(j, "ExposedPorts", strv_json(cfg->expose));
     cJSON_AddBoolToObject(j, "PublishAllPorts", cfg->publish_all);
+    cJSON *mounts = cJSON_AddArrayToObject(j, "Mounts");
+    for (int i = 0; mounts && i < cfg->nmounts; i++)
+        cJSON_AddItemToArray(mounts, mount_json(&cfg->mounts[i]));
     cJSON_AddNumberToObject(j, "StopSignal", cfg->stop_signal);
     cJSON_AddNumberToObject(j, "StopTimeout", cfg->stop_timeout);
     cJSON_AddStringToObject(j, "Restart", ctr_restart_name(cfg->restart));
@@ -453,6 +458,29 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
         json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0 ||
         json_strv(j, "ExposedPorts", CTR_PORTS_MAX, &cfg->expose, e) < 0)
         goto fail;
+    const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(j, "Mounts");
+    if (mounts) {
+        int n = cJSON_GetArraySize(mounts);
+        if (!cJSON_IsArray(mounts) || n > CTR_MOUNTS_MAX) {
+            err_set(e, EINVAL, "config: 'Mounts' must be an array of at most %d", CTR_MOUNTS_MAX);
+            goto fail;
+        }
+        if (n && !(cfg->mounts = calloc((size_t)n, sizeof *cfg->mounts))) {
+            err_set(e, ENOMEM, "config: 'Mounts'");
+            goto fail;
+        }
+        const cJSON *it;
+        cJSON_ArrayForEach(it, mounts)
+        {
+            if (mount_from_json(it, &cfg->mounts[cfg->nmounts], e) < 0) {
+                err_wrap(e, "config: 'Mounts'");
+                goto fail;
+            }
+            cfg->nmounts++;
+        }
+        if (mounts_check(cfg->mounts, cfg->nmounts, e) < 0)
+            goto fail;
+    }
     if (json_str(j, "Restart", 0, &s, e) < 0)
         goto fail;
     int retries = 0;
@@ -1350,6 +1378,8 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e)
         switch (ev) {
         case CTR_EV_REMOVED:
             set_state(c, CTR_DEAD, "removed");
+            if (c->cfg.auto_remove || c->remove_volumes)
+                volume_drop_anonymous(c->sv, c);
             events_emit(c->sv, c, "destroy", NULL, NULL);
             server_ctr_note(c->sv, c, NOTE_REMOVED);
             sv_remove(c->sv, c);

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/logfile.h"
+#include "core/mounts.h"
 
 struct sv;
 struct cJSON;
@@ -64,12 +65,14 @@ struct ctr_config {
     char *workdir;
     int read_only;
     enum ctr_net network;
-    char *network_name; /* BRIDGE: the network ("bridge" when NULL); CONTAINER: whose netns */
-    char *ip;           /* --ip: the address asked for, or NULL */
-    char **ports;       /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
-    char **dns;         /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
-    char **expose;      /* the image's ExposedPorts and --expose, canonical "80/tcp" */
-    int publish_all;    /* -P: every exposed port was added to PORTS on any free host port */
+    char *network_name;       /* BRIDGE: the network ("bridge" when NULL); CONTAINER: whose netns */
+    char *ip;                 /* --ip: the address asked for, or NULL */
+    char **ports;             /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
+    char **dns;               /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
+    char **expose;            /* the image's ExposedPorts and --expose, canonical "80/tcp" */
+    int publish_all;          /* -P: every exposed port was added to PORTS on any free host port */
+    struct ctr_mount *mounts; /* -v, --tmpfs, --mount: checked, sorted parents first */
+    int nmounts;
     int stop_signal;
     int stop_timeout; /* seconds; -1 = for ever */
     enum ctr_restart restart;
@@ -129,6 +132,7 @@ struct ctr {
     int stdin_fd;          /* fd given for the next start (taken over) */
     int start_after_exit;  /* restart request: start again once exited */
     int remove_after_exit; /* rm -f or auto-remove: remove once exited */
+    int remove_volumes;    /* rm -v: its anonymous volumes go with it */
     int kill_sent;
     pid_t failed_pid; /* child of a failed start, not reaped yet */
     pid_t helper_pid; /* removal helper */

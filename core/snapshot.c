@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/network.h"
+#include "core/volume.h"
 #include "core/sv.h"
 #include "core/util.h"
 
@@ -97,8 +98,10 @@ cJSON *snapshot_build(const struct sv *sv)
     if (!nets)
         return NULL;
     cJSON_AddItemToObject(root, "networks", nets);
-    if (!cJSON_AddArrayToObject(root, "volumes"))
+    cJSON *vols = volume_snapshot(sv);
+    if (!vols)
         return NULL;
+    cJSON_AddItemToObject(root, "volumes", vols);
     return take_ptr(&root);
 }
 
@@ -248,7 +251,8 @@ int snapshot_parse(struct sv *sv, const char *text, size_t len, struct err *e)
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!cJSON_IsNumber(ver) || ver->valuedouble != SNAPSHOT_VERSION)
         return err_set(e, EINVAL, "unsupported snapshot version");
-    if (network_load(sv, cJSON_GetObjectItemCaseSensitive(root, "networks"), e) < 0)
+    if (network_load(sv, cJSON_GetObjectItemCaseSensitive(root, "networks"), e) < 0 ||
+        volume_load(sv, cJSON_GetObjectItemCaseSensitive(root, "volumes"), e) < 0)
         return -1;
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "containers");
     if (!cJSON_IsArray(arr))

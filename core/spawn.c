@@ -30,7 +30,9 @@
 #include "core/seccomp.h"
 #include "core/sv.h"
 #include "core/util.h"
+#include "core/volume.h"
 #include "net/link.h"
+#include "storage/image.h"
 #include "storage/rootfs.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -344,6 +346,49 @@ static int child_veth(const struct ctr *c, struct err *e)
     return net_iface_setup("eth0", "eth0", c->ip, c->net_prefix, c->net_gateway, e);
 }
 
+/* The config's mounts as the rootfs code applies them: a volume's source is its directory. In
+ * the child (its own copy of memory: nothing is freed). */
+static struct storage_mount *child_mounts(const struct ctr *c, struct err *e)
+{
+    if (c->cfg.nmounts == 0)
+        return NULL;
+    struct storage_mount *v = calloc((size_t)c->cfg.nmounts, sizeof *v);
+    if (!v) {
+        err_set(e, ENOMEM, "mounts");
+        return NULL;
+    }
+    for (int i = 0; i < c->cfg.nmounts; i++) {
+        const struct ctr_mount *m = &c->cfg.mounts[i];
+        v[i].target = m->target;
+        v[i].read_only = m->read_only;
+        v[i].flags = m->flags;
+        if (m->type == CTR_MOUNT_BIND) {
+            v[i].source = m->source;
+        } else if (m->type == CTR_MOUNT_VOLUME) {
+            char *dir = malloc(PATH_MAX_BERTH);
+            if (!dir || volume_path(c->sv, m->source, dir, PATH_MAX_BERTH, e) < 0) {
+                free(dir);
+                return NULL;
+            }
+            v[i].source = dir;
+            v[i].copy_up = !m->nocopy;
+        } else {
+            char *data = malloc(64);
+            unsigned mode = m->tmpfs_mode ? m->tmpfs_mode : 01777;
+            int rc = !data ? err_set(e, ENOMEM, "mounts")
+                     : m->tmpfs_size /* none: the kernel's default, half of RAM */
+                         ? util_fmt(data, 64, e, "mode=%o,size=%lld", mode, m->tmpfs_size)
+                         : util_fmt(data, 64, e, "mode=%o", mode);
+            if (rc < 0) {
+                free(data);
+                return NULL;
+            }
+            v[i].data = data;
+        }
+    }
+    return v;
+}
+
 static __attribute__((noreturn)) void child_main(const struct ctr *c, const char *dir,
                                                  const char *lower, int stdin_fd, int report_fd,
                                                  const struct seccomp_bpf *bpf)
@@ -410,6 +455,9 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     char exe[PATH_MAX_BERTH];
     if (c->cfg.init && own_binary(exe, &e) < 0)
         child_fail(report_fd, 125, &e);
+    struct storage_mount *mounts = child_mounts(c, &e);
+    if (!mounts && c->cfg.nmounts)
+        child_fail(report_fd, 125, &e);
     struct storage_rootfs rf = {
         .lower = lower,
         .upper = upper,
@@ -424,6 +472,9 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         .init_binary = c->cfg.init ? exe : NULL,
         .init_fd = &init_fd,
         .defer_pivot = 1, /* pivot here, or in berthd re-executed as berth-init */
+        .mounts = mounts,
+        .nmounts = c->cfg.nmounts,
+        .copy_contents = storage_copy_contents,
     };
     if (storage_rootfs_setup(&rf, &e) < 0)
         child_fail(report_fd, 125, &e);

@@ -24,6 +24,7 @@
 #include "core/network.h"
 #include "core/server.h"
 #include "core/snapshot.h"
+#include "core/volume.h"
 #include "core/util.h"
 #include "storage/image.h"
 
@@ -339,18 +340,24 @@ static int remove_tree_fn(void *arg, struct err *e)
     return storage_remove_tree(arg, e);
 }
 
-/* Delete what removals left behind when a supervisor died mid-way (off the loop). */
-static void cleanup_trash(struct sv *sv)
+int sv_remove_tree(struct sv *sv, const char *path, struct err *e)
 {
-    auto_closedir DIR *d = opendir(sv->containers_dir);
+    /* the helper forks at once: PATH, even on the caller's stack, is valid in its copy */
+    return sv_helper(sv, remove_tree_fn, (void *)path, NULL, NULL, e);
+}
+
+/* Delete what removals in DIR left behind when a supervisor died mid-way (off the loop). */
+static void cleanup_trash(struct sv *sv, const char *dir)
+{
+    auto_closedir DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
         char p[PATH_MAX_BERTH];
         struct err e = {0};
         if (strncmp(de->d_name, ".trash-", 7) != 0)
             continue;
-        if (util_fmt(p, sizeof p, &e, "%s/%s", sv->containers_dir, de->d_name) < 0 ||
-            sv_helper(sv, remove_tree_fn, p, NULL, NULL, &e) < 0)
+        if (util_fmt(p, sizeof p, &e, "%s/%s", dir, de->d_name) < 0 ||
+            sv_remove_tree(sv, p, &e) < 0)
             log_err(&e, "clean up '%s'", de->d_name);
     }
 }
@@ -432,10 +439,11 @@ int sv_init(struct sv *sv, struct err *e)
 
     if (util_fmt(sv->snapshot_path, sizeof sv->snapshot_path, e, "%s/berth.json", sv->root) < 0 ||
         util_fmt(sv->images_dir, sizeof sv->images_dir, e, "%s/images", sv->root) < 0 ||
-        util_fmt(sv->containers_dir, sizeof sv->containers_dir, e, "%s/containers", sv->root) < 0)
+        util_fmt(sv->containers_dir, sizeof sv->containers_dir, e, "%s/containers", sv->root) < 0 ||
+        util_fmt(sv->volumes_dir, sizeof sv->volumes_dir, e, "%s/volumes", sv->root) < 0)
         return -1;
     if (util_mkdir_p(sv->root, 0711, e) < 0 || util_mkdir_p(sv->images_dir, 0711, e) < 0 ||
-        util_mkdir_p(sv->containers_dir, 0711, e) < 0)
+        util_mkdir_p(sv->containers_dir, 0711, e) < 0 || util_mkdir_p(sv->volumes_dir, 0700, e) < 0)
         return -1;
 
     ev_child_init(&sv->child_w, on_child_exit, 0, 0);
@@ -486,7 +494,8 @@ int sv_init(struct sv *sv, struct err *e)
     }
     if (server_listen(sv, e) < 0)
         return -1;
-    cleanup_trash(sv);
+    cleanup_trash(sv, sv->containers_dir);
+    cleanup_trash(sv, sv->volumes_dir);
     reconcile(sv);
     firewall_sync(sv); /* replaces whatever a crashed berthd left */
     return 0;
@@ -510,5 +519,6 @@ void sv_run(struct sv *sv)
     sv->ctrs = NULL;
     network_shutdown(sv);
     firewall_shutdown(sv);
+    volume_free_all(sv);
     events_free_all();
 }

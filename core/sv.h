@@ -34,6 +34,7 @@ struct sv {
     char snapshot_path[PATH_MAX_BERTH];
     char images_dir[PATH_MAX_BERTH];
     char containers_dir[PATH_MAX_BERTH];
+    char volumes_dir[PATH_MAX_BERTH];
     gid_t group; /* besides root, members of this group may connect; (gid_t)-1 = none */
     int pid1;
     int listen_fd;
@@ -50,7 +51,9 @@ struct sv {
     struct client *clients;
     int nclients;
     struct helper *helpers;
-    struct network *nets;    /* oldest first: bridge, host, none, then user networks */
+    struct network *nets;   /* oldest first: bridge, host, none, then user networks */
+    struct volume *volumes; /* oldest first */
+    int nvolumes;
     int bridge_subnet_fixed; /* --bridge-subnet given: the snapshot's does not override it */
     const char *bridge_subnet;
     int host_netns_fd; /* berthd's network namespace, for children making veth pairs */
@@ -96,6 +99,9 @@ void sv_remove(struct sv *sv, struct ctr *c);
 int sv_helper(struct sv *sv, int (*fn)(void *arg, struct err *e), void *arg,
               void (*done)(struct sv *sv, void *data, int ok, const struct err *e), void *data,
               struct err *e);
+
+/* Delete the tree PATH (renamed out of the way first, by the caller) in a helper. */
+int sv_remove_tree(struct sv *sv, const char *path, struct err *e);
 
 /* Check whether a graceful shutdown can finish now (every container down, no helper). */
 void sv_shutdown_progress(struct sv *sv);

@@ -67,6 +67,37 @@ int util_write_all(int fd, const void *buf, size_t len, struct err *e)
     return 0;
 }
 
+/* Docker's units.RAMInBytes: "10m", "1.5g", "512k", "100MB", "2MiB" (binary units). */
+int util_parse_ram(const char *s, long long *out)
+{
+    static const char units[] = "kmgtp";
+    char *end;
+    double mult = 1;
+
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || v < 0)
+        return -1;
+    if (*end == ' ')
+        end++;
+    const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+    if (u) {
+        for (const char *k = units; k <= u; k++)
+            mult *= 1024;
+        end++;
+    }
+    if (*end == 'i' || *end == 'I')
+        end++;
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end || v * mult > (double)LLONG_MAX)
+        return -1;
+    *out = (long long)(v * mult);
+    return 0;
+}
+
 uint64_t util_fnv1a64(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL;

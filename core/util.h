@@ -48,6 +48,10 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e);
 /* mkdir -p with MODE; existing directories are fine. */
 int util_mkdir_p(const char *path, mode_t mode, struct err *e);
 
+/* Docker's units.RAMInBytes: "10m", "1.5g", "512k", "100MB", "2MiB" (binary units); -1 when S
+ * is not one. */
+int util_parse_ram(const char *s, long long *out);
+
 /* FNV-1a, 64 bits, of the string S: short stable names derived from paths. */
 uint64_t util_fnv1a64(const char *s);
 

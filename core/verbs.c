@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "core/sv.h"
 #include "core/util.h"
 #include "core/view.h"
+#include "core/volume.h"
 #include "storage/image.h"
 
 #define BERTH_VERSION "0.1.0"
@@ -343,6 +345,72 @@ static int resolve_exposed(struct client *cl, const struct proto_req *req, struc
 oom:
     client_reply_err(cl, 500, "out of memory");
     return -1;
+}
+
+/* -v, --tmpfs and --mount: parsed, checked (a bind source must exist; one mount per
+ * destination), sorted parents first; named volumes are made on first use and anonymous ones
+ * get their name here. Replies on error. */
+static int resolve_mounts(struct client *cl, const struct proto_req *req, struct ctr_config *cfg)
+{
+    static const struct {
+        const char *key;
+        int (*parse)(const char *spec, struct ctr_mount *m, struct err *e);
+    } kinds[] = {
+        {"volume", mount_parse_volume}, {"tmpfs", mount_parse_tmpfs}, {"mount", mount_parse_mount}};
+    const char *vals[CTR_MOUNTS_MAX + 1];
+    struct err e = {0};
+    size_t total = 0;
+
+    for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
+        total += proto_opt_all(req, kinds[k].key, vals, ARRAY_LEN(vals));
+    if (total > CTR_MOUNTS_MAX) {
+        client_reply_err(cl, 400, "too many mounts (at most %d)", CTR_MOUNTS_MAX);
+        return -1;
+    }
+    if (total == 0)
+        return 0;
+    if (!(cfg->mounts = calloc(total, sizeof *cfg->mounts))) {
+        client_reply_err(cl, 500, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < ARRAY_LEN(kinds); k++) {
+        size_t n = proto_opt_all(req, kinds[k].key, vals, ARRAY_LEN(vals));
+        for (size_t i = 0; i < n; i++) {
+            if (kinds[k].parse(vals[i], &cfg->mounts[cfg->nmounts], &e) < 0) {
+                client_reply_err(cl, 400, "%s", e.msg);
+                return -1;
+            }
+            cfg->nmounts++;
+        }
+    }
+    if (mounts_check(cfg->mounts, cfg->nmounts, &e) < 0) {
+        client_reply_err(cl, 400, "%s", e.msg);
+        return -1;
+    }
+    for (int i = 0; i < cfg->nmounts; i++) {
+        struct stat st;
+        const struct ctr_mount *m = &cfg->mounts[i];
+        if (m->type == CTR_MOUNT_BIND && stat(m->source, &st) < 0) {
+            client_reply_err(cl, 400,
+                             "invalid mount config for type \"bind\": bind source path does not "
+                             "exist: %s",
+                             m->source);
+            return -1;
+        }
+    }
+    mounts_sort(cfg->mounts, cfg->nmounts);
+    /* last: nothing below can fail but memory, so no volume is made for a refused create */
+    for (int i = 0; i < cfg->nmounts; i++) {
+        struct ctr_mount *m = &cfg->mounts[i];
+        if (m->type != CTR_MOUNT_VOLUME)
+            continue;
+        struct volume *v = volume_create(cl->sv, m->source, NULL, m->anonymous, &e);
+        if (!v || (!m->source && !(m->source = strdup(v->name)))) {
+            client_reply_err(cl, 500, "%s", v ? "out of memory" : e.msg);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Capabilities, security options and resource limits of a create/run request (DESIGN §11).
@@ -724,7 +792,7 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         client_reply_err(cl, 400, "invalid stop signal '%s'", v);
         goto fail;
     }
-    if (resolve_exposed(cl, req, cfg, icfg.exposed) < 0)
+    if (resolve_exposed(cl, req, cfg, icfg.exposed) < 0 || resolve_mounts(cl, req, cfg) < 0)
         goto fail;
     storage_image_config_free(&icfg);
     return 0;
@@ -946,6 +1014,7 @@ static void v_rm(struct client *cl, const struct proto_req *req)
     }
     if (!force && refused(cl, c, CTR_REQ_RM, req->pos[0].s))
         return;
+    c->remove_volumes = flag(req, "volumes");
     begin_op(cl, OP_RM, c);
     if (c->state == CTR_REMOVING || c->state == CTR_DEAD)
         return; /* already on its way: answer when it is gone */
@@ -1273,11 +1342,6 @@ static void import_done(struct sv *sv, void *data, int ok, const struct err *e)
     free(j);
 }
 
-static int remove_tree_fn(void *arg, struct err *e)
-{
-    return storage_remove_tree(arg, e);
-}
-
 static void v_image(struct client *cl, const struct proto_req *req)
 {
     struct sv *sv = cl->sv;
@@ -1347,7 +1411,7 @@ static void v_image(struct client *cl, const struct proto_req *req)
             return;
         }
         /* the helper forks at once: ASIDE on our stack is valid in its copy */
-        if (sv_helper(sv, remove_tree_fn, aside, NULL, NULL, &e) < 0)
+        if (sv_remove_tree(sv, aside, &e) < 0)
             log_err(&e, "remove image tree '%s'", aside);
         client_reply_ok(cl, NULL);
         return;
@@ -1420,10 +1484,96 @@ static void v_network(struct client *cl, const struct proto_req *req)
     client_reply_err(cl, 400, "usage: network create|ls|rm|inspect ... ('%s')", sub);
 }
 
+/* volume create [label=K=V]... [NAME] | ls | inspect NAME... | rm [force=1] NAME... |
+ * prune [all=1] (DESIGN §10). */
+static void v_volume(struct client *cl, const struct proto_req *req)
+{
+    struct sv *sv = cl->sv;
+    struct err e = {0};
+    const char *sub = req->pos[0].s;
+
+    if (strcmp(sub, "create") == 0 && req->npos <= 2) {
+        const char *labels[CTR_LABELS_MAX + 1];
+        char *copy[CTR_LABELS_MAX + 1] = {0};
+        size_t n = proto_opt_all(req, "label", labels, ARRAY_LEN(labels));
+        if (n > CTR_LABELS_MAX) {
+            client_reply_err(cl, 400, "too many labels (at most %d)", CTR_LABELS_MAX);
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            copy[i] = (char *)labels[i];
+        struct volume *v =
+            volume_create(sv, req->npos == 2 ? req->pos[1].s : NULL, copy, req->npos < 2, &e);
+        if (!v) {
+            client_reply_err(cl, e.code == EINVAL ? 400 : 500, "%s", e.msg);
+            return;
+        }
+        client_reply_json(cl, volume_inspect(sv, v));
+        return;
+    }
+    if (strcmp(sub, "ls") == 0 && req->npos == 1) {
+        cJSON *arr = cJSON_CreateArray();
+        for (const struct volume *v = sv->volumes; arr && v; v = v->next)
+            cJSON_AddItemToArray(arr, volume_inspect(sv, v));
+        client_reply_json(cl, arr);
+        return;
+    }
+    if (strcmp(sub, "inspect") == 0 && req->npos >= 2) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 1; i < req->npos; i++) {
+            struct volume *v = volume_find(sv, req->pos[i].s);
+            if (!v) {
+                cJSON_Delete(arr);
+                client_reply_err(cl, 404, "get %s: no such volume", req->pos[i].s);
+                return;
+            }
+            cJSON_AddItemToArray(arr, volume_inspect(sv, v));
+        }
+        client_reply_json(cl, arr);
+        return;
+    }
+    if (strcmp(sub, "rm") == 0 && req->npos == 2) {
+        /* force=1 only skips "no such volume", as in Docker: one in use is never removed */
+        struct volume *v = volume_find(sv, req->pos[1].s);
+        if (!v) {
+            if (flag(req, "force"))
+                client_reply_ok(cl, NULL);
+            else
+                client_reply_err(cl, 404, "get %s: no such volume", req->pos[1].s);
+            return;
+        }
+        if (volume_remove(sv, v, &e) < 0) {
+            client_reply_err(cl, e.code == EBUSY ? 409 : 500, "%s", e.msg);
+            return;
+        }
+        client_reply_ok(cl, NULL);
+        return;
+    }
+    if (strcmp(sub, "prune") == 0 && req->npos == 1) {
+        /* unused anonymous volumes; all=1: every unused volume */
+        int all = flag(req, "all");
+        cJSON *j = cJSON_CreateObject();
+        cJSON *gone = j ? cJSON_AddArrayToObject(j, "VolumesDeleted") : NULL;
+        for (struct volume *v = sv->volumes, *next; v; v = next) {
+            next = v->next;
+            if ((!all && !v->anonymous) || volume_user(sv, v))
+                continue;
+            char name[sizeof v->name];
+            (void)snprintf(name, sizeof name, "%s", v->name);
+            if (volume_remove(sv, v, &e) == 0 && gone)
+                cJSON_AddItemToArray(gone, cJSON_CreateString(name));
+        }
+        client_reply_json(cl, j);
+        return;
+    }
+    client_reply_err(cl, 400, "usage: volume create [NAME]|ls|inspect NAME...|rm NAME|prune ('%s')",
+                     sub);
+}
+
 /* The options of create (run takes attach and stdin too). */
 #define CREATE_KEYS                                                                                \
     " image name restart rm env label hostname user workdir read_only network ip publish dns "     \
-    "expose publish_all "                                                                          \
+    "expose publish_all volume tmpfs mount "                                                       \
     "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS
 
 static const struct verb verbs[] = {
@@ -1448,6 +1598,7 @@ static const struct verb verbs[] = {
     {"image", v_image, " ", 1, 3, 0},
     {"stats", v_stats, " ", 0, 64, 0},
     {"network", v_network, " subnet gateway ", 1, 65, 0},
+    {"volume", v_volume, " label force all ", 1, 65, 0},
 };
 
 void verbs_dispatch(struct client *cl, const struct proto_req *req)

@@ -16,6 +16,7 @@
 #include "core/network.h"
 #include "core/sv.h"
 #include "core/util.h"
+#include "core/volume.h"
 #include "storage/image.h"
 
 void view_human_duration(int64_t ns, char *buf, size_t size)
@@ -330,6 +331,31 @@ cJSON *view_inspect(const struct ctr *c)
     cJSON *ns = cJSON_AddObjectToObject(j, "NetworkSettings");
     if (ns)
         add_network_settings(ns, c);
+    cJSON *mounts = cJSON_AddArrayToObject(j, "Mounts");
+    for (int i = 0; mounts && i < c->cfg.nmounts; i++) {
+        const struct ctr_mount *m = &c->cfg.mounts[i];
+        char src[PATH_MAX_BERTH] = "";
+        struct err e = {0};
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        cJSON_AddStringToObject(o, "Type", mount_type_name(m->type));
+        if (m->type == CTR_MOUNT_VOLUME) {
+            cJSON_AddStringToObject(o, "Name", m->source);
+            if (volume_path(c->sv, m->source, src, sizeof src, &e) < 0)
+                src[0] = 0;
+        } else if (m->type == CTR_MOUNT_BIND) {
+            (void)snprintf(src, sizeof src, "%s", m->source);
+        }
+        cJSON_AddStringToObject(o, "Source", src);
+        cJSON_AddStringToObject(o, "Destination", m->target);
+        if (m->type == CTR_MOUNT_VOLUME)
+            cJSON_AddStringToObject(o, "Driver", "local");
+        cJSON_AddStringToObject(o, "Mode", m->read_only ? "ro" : "");
+        cJSON_AddBoolToObject(o, "RW", !m->read_only);
+        cJSON_AddStringToObject(o, "Propagation", m->type == CTR_MOUNT_BIND ? "rprivate" : "");
+        cJSON_AddItemToArray(mounts, o);
+    }
     return j;
 }
 

@@ -358,17 +358,16 @@ static int network_rm(int argc, char **argv)
     return client_each(&(struct client_each){.verb = "network", .words = " rm"}, a.pos, a.npos);
 }
 
-static int network_inspect(int argc, char **argv)
+/* `KIND inspect NAME...` (network, volume): the JSON array, indented. */
+static int kind_inspect(const struct client_spec *spec, const char *kind, int argc, char **argv)
 {
-    static const struct client_spec spec = {
-        .name = "network inspect", .usage = "NETWORK [NETWORK...]", .min_args = 1, .max_args = 64};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    const char *words[64 + 3] = {"network", "inspect"};
+    const char *words[64 + 3] = {kind, "inspect"};
     struct err e = {0};
     const char *body;
 
-    int rc = client_args_parse(&a, &spec, argc, argv);
+    int rc = client_args_parse(&a, spec, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
     for (int i = 0; i < a.npos; i++)
@@ -383,6 +382,13 @@ static int network_inspect(int argc, char **argv)
     }
     printf("%s\n", txt);
     return 0;
+}
+
+static int network_inspect(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "network inspect", .usage = "NETWORK [NETWORK...]", .min_args = 1, .max_args = 64};
+    return kind_inspect(&spec, "network", argc, argv);
 }
 
 int cmd_network(int argc, char **argv)
@@ -408,6 +414,198 @@ int cmd_network(int argc, char **argv)
     }
     client_error("'%s' is not a berth network command", sub);
     fprintf(stderr, "See 'berth network --help'.\n");
+    return CLIENT_EXIT_FAIL;
+}
+
+/* ---- volume ---- */
+
+enum { VOL_LABEL, VOL_CREATE_NFLAGS };
+static const struct client_flag vol_create_flags[VOL_CREATE_NFLAGS] = {
+    [VOL_LABEL] = {0, "label", 1},
+};
+
+static int volume_create(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "volume create",
+                                            .usage = "[--label K=V] [NAME]",
+                                            .flags = vol_create_flags,
+                                            .nflags = VOL_CREATE_NFLAGS,
+                                            .max_args = 1};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    auto_buf struct proto_buf req = {0};
+    struct err e = {0};
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    int bad = proto_buf_word(&req, "volume") < 0;
+    for (size_t i = 0; !bad && i < a.nopts; i++)
+        bad = proto_buf_opt(&req, "label", a.opts[i].val) < 0;
+    if (bad || proto_buf_word(&req, "create") < 0 ||
+        (a.npos && proto_buf_word(&req, a.pos[0]) < 0)) {
+        client_error("build request: %s", strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    int code = client_call(&c, &req, -1, &body, &e);
+    if (code != 200) {
+        client_error("%s", code < 0 ? err_str(&e) : body);
+        return CLIENT_EXIT_FAIL;
+    }
+    auto_json cJSON *j = client_json_parse(body, &e);
+    printf("%s\n", j ? client_json_str(j, "Name") : "");
+    return 0;
+}
+
+static int volume_ls(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "volume ls",
+                                            .usage = "[OPTIONS]",
+                                            .flags = image_ls_flags,
+                                            .nflags = IMG_NFLAGS,
+                                            .max_args = 0};
+    static const char *const header[] = {"DRIVER", "VOLUME NAME"};
+    static const char *const words[] = {"volume", "ls", NULL};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct client_table t = {.ncols = ARRAY_LEN(header)};
+    struct err e = {0};
+    const char *body;
+    const cJSON *v;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    int kind = client_format(client_args_last(&a, IMG_FORMAT));
+    if (kind < 0) {
+        client_error("unsupported format: %s (use table or json)",
+                     client_args_last(&a, IMG_FORMAT));
+        return CLIENT_EXIT_FAIL;
+    }
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *list = client_json_parse(body, &e);
+    if (!list) {
+        client_error("%s", err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    int quiet = client_args_bool(&a, IMG_QUIET);
+    if (!quiet && kind == 0 && client_table_row(&t, header) < 0)
+        rc = -1;
+    cJSON_ArrayForEach(v, list)
+    {
+        if (quiet) {
+            printf("%s\n", client_json_str(v, "Name"));
+        } else if (kind == 0) {
+            const char *row[] = {client_json_str(v, "Driver"), client_json_str(v, "Name")};
+            if (rc == 0 && client_table_row(&t, row) < 0)
+                rc = -1;
+        } else {
+            auto_free char *txt = cJSON_PrintUnformatted(v);
+            printf("%s\n", txt ? txt : "{}");
+        }
+    }
+    if (rc < 0)
+        client_error("format volume list: out of memory");
+    client_table_print(&t, stdout);
+    client_table_free(&t);
+    return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+}
+
+enum { VOL_RM_FORCE, VOL_RM_NFLAGS };
+static const struct client_flag vol_rm_flags[VOL_RM_NFLAGS] = {
+    [VOL_RM_FORCE] = {'f', "force", 0},
+};
+
+static int volume_rm(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "volume rm",
+                                            .usage = "[-f] VOLUME [VOLUME...]",
+                                            .flags = vol_rm_flags,
+                                            .nflags = VOL_RM_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = -1};
+    auto_args struct client_args a = {0};
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    const char *words = client_args_bool(&a, VOL_RM_FORCE) ? " force=1 rm" : " rm";
+    return client_each(&(struct client_each){.verb = "volume", .words = words}, a.pos, a.npos);
+}
+
+static int volume_inspect(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "volume inspect", .usage = "VOLUME [VOLUME...]", .min_args = 1, .max_args = 64};
+    return kind_inspect(&spec, "volume", argc, argv);
+}
+
+enum { VOL_PRUNE_ALL, VOL_PRUNE_FORCE, VOL_PRUNE_NFLAGS };
+static const struct client_flag vol_prune_flags[VOL_PRUNE_NFLAGS] = {
+    [VOL_PRUNE_ALL] = {'a', "all", 0},
+    [VOL_PRUNE_FORCE] = {'f', "force", 0},
+};
+
+static int volume_prune(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "volume prune",
+                                            .usage = "[-a] [-f]",
+                                            .flags = vol_prune_flags,
+                                            .nflags = VOL_PRUNE_NFLAGS,
+                                            .max_args = 0};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *words[] = {"volume", "prune", NULL, NULL};
+    struct err e = {0};
+    const char *body;
+    const cJSON *v;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    if (client_args_bool(&a, VOL_PRUNE_ALL)) {
+        words[1] = "all=1";
+        words[2] = "prune";
+    }
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *j = client_json_parse(body, &e);
+    printf("Deleted Volumes:\n");
+    const cJSON *gone = cJSON_GetObjectItemCaseSensitive(j, "VolumesDeleted");
+    cJSON_ArrayForEach(v, gone)
+    {
+        printf("%s\n", cJSON_GetStringValue(v) ? cJSON_GetStringValue(v) : "");
+    }
+    return 0;
+}
+
+int cmd_volume(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } subs[] = {
+        {"create", volume_create}, {"ls", volume_ls},     {"list", volume_ls},
+        {"rm", volume_rm},         {"remove", volume_rm}, {"inspect", volume_inspect},
+        {"prune", volume_prune},
+    };
+    const char *sub = argc > 1 ? argv[1] : "--help";
+
+    for (size_t i = 0; i < ARRAY_LEN(subs); i++)
+        if (strcmp(sub, subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        printf("Usage:  berth volume COMMAND\n\nCommands:\n"
+               "  create      Create a volume\n  inspect     Display detailed information on "
+               "one or more volumes\n  ls          List volumes\n"
+               "  prune       Remove unused anonymous volumes (-a: all unused)\n"
+               "  rm          Remove one or more volumes\n");
+        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
+    }
+    client_error("'%s' is not a berth volume command", sub);
+    fprintf(stderr, "See 'berth volume --help'.\n");
     return CLIENT_EXIT_FAIL;
 }
 

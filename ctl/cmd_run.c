@@ -56,6 +56,9 @@ enum {
     RUN_DNS,
     RUN_EXPOSE,
     RUN_PUBLISH_ALL,
+    RUN_VOLUME,
+    RUN_TMPFS,
+    RUN_MOUNT,
     RUN_NFLAGS,
 };
 
@@ -93,6 +96,9 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_DNS] = {0, "dns", 1},
     [RUN_EXPOSE] = {0, "expose", 1},
     [RUN_PUBLISH_ALL] = {'P', "publish-all", 0},
+    [RUN_VOLUME] = {'v', "volume", 1},
+    [RUN_TMPFS] = {0, "tmpfs", 1},
+    [RUN_MOUNT] = {0, "mount", 1},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -120,6 +126,9 @@ static const char *const run_keys[RUN_NFLAGS] = {
     [RUN_DNS] = "dns",
     [RUN_EXPOSE] = "expose",
     [RUN_PUBLISH_ALL] = "publish_all",
+    [RUN_VOLUME] = "volume",
+    [RUN_TMPFS] = "tmpfs",
+    [RUN_MOUNT] = "mount",
 };
 
 static int put_opt(struct proto_buf *req, const char *key, const char *val, struct err *e)
@@ -172,37 +181,6 @@ static int put_env_file(struct proto_buf *req, const char *path, struct err *e)
     return 0;
 }
 
-/* Docker's units.RAMInBytes: "10m", "1.5g", "512k", "100MB", "2MiB" (binary units). */
-static int parse_ram(const char *s, long long *out)
-{
-    static const char units[] = "kmgtp";
-    char *end;
-    double mult = 1;
-
-    if (!isdigit((unsigned char)s[0]))
-        return -1;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || v < 0)
-        return -1;
-    if (*end == ' ')
-        end++;
-    const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
-    if (u) {
-        for (const char *k = units; k <= u; k++)
-            mult *= 1024;
-        end++;
-    }
-    if (*end == 'i' || *end == 'I')
-        end++;
-    if (*end == 'b' || *end == 'B')
-        end++;
-    if (*end || v * mult > (double)LLONG_MAX)
-        return -1;
-    *out = (long long)(v * mult);
-    return 0;
-}
-
 static int put_log_opt(struct proto_buf *req, const char *opt, struct err *e)
 {
     const char *eq = strchr(opt, '=');
@@ -213,7 +191,7 @@ static int put_log_opt(struct proto_buf *req, const char *opt, struct err *e)
     if (!eq)
         return err_set(e, 0, "invalid log opt '%s': expected KEY=VALUE", opt);
     if (klen == 8 && strncmp(opt, "max-size", klen) == 0) {
-        if (parse_ram(eq + 1, &v) < 0 || v < 1)
+        if (util_parse_ram(eq + 1, &v) < 0 || v < 1)
             return err_set(e, 0, "invalid max-size '%s'", eq + 1);
         if (util_fmt(num, sizeof num, e, "%lld", v) < 0)
             return -1;
@@ -274,7 +252,7 @@ static int put_flag(struct proto_buf *req, const struct client_opt *o, struct er
         char num[32];
         if (o->flag == RUN_MEMORY_SWAP && strcmp(val, "-1") == 0)
             return put_opt(req, "memory_swap", "-1", e);
-        if (parse_ram(val, &n) < 0)
+        if (util_parse_ram(val, &n) < 0)
             return err_set(e, 0, "invalid size '%s' for --%s", val, run_flags[o->flag].long_name);
         if (util_fmt(num, sizeof num, e, "%lld", n) < 0)
             return -1;

@@ -51,7 +51,7 @@ static const struct {
     {"attach", cmd_unsupported, NULL},
     {"stats", cmd_stats, "Display a live stream of container resource usage statistics"},
     {"network", cmd_network, "Manage networks (create, ls, rm, inspect)"},
-    {"volume", cmd_unsupported, NULL},
+    {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
 };
 
 static void usage(void)

@@ -613,6 +613,23 @@ static int copy_tree(const char *src, int dst_dirfd, const char *name, struct er
     return copy_meta(dst_dirfd, name, dfd, &st, &c, e);
 }
 
+int storage_copy_contents(int sfd, int dfd, struct err *e)
+{
+    struct stat st;
+    if (fstat(sfd, &st) < 0)
+        return err_set(e, errno, "stat source directory");
+    struct copy_ctx c = {.dst_rootfd = dfd, .keep_owner = geteuid() == 0};
+    int rc = copy_dir(sfd, dfd, &c, 1, e);
+    ino_map_free(&c.links);
+    if (rc < 0)
+        return -1;
+    /* the directory itself takes the source's owner and mode, as Docker's copy-up does */
+    if ((c.keep_owner && fchown(dfd, st.st_uid, st.st_gid) < 0) ||
+        fchmod(dfd, st.st_mode & 07777) < 0)
+        return err_set(e, errno, "set owner and mode of the copy");
+    return 0;
+}
+
 /* ---- removal and size ---- */
 
 static int mount_id(int dirfd, const char *name, uint64_t *out, dev_t *dev, int *is_dir)

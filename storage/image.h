@@ -41,6 +41,11 @@ int storage_image_save(const char *dir, const struct storage_image_config *cfg, 
 int storage_image_import_dir(const char *images_dir, const char *name, const char *src,
                              struct err *e);
 
+/* Copy every entry of the directory SFD (an fd opened O_RDONLY) into the directory DFD, as
+ * import does (modes, owners, links, devices, times), then give DFD the owner and mode of
+ * SFD. Slow for big trees: for a volume's first use in a container's child. */
+int storage_copy_contents(int sfd, int dfd, struct err *e);
+
 /* Total size in bytes of regular files under DIR (for image ls). */
 int storage_tree_size(const char *dir, uint64_t *out, struct err *e);
 

@@ -7,6 +7,7 @@
  * point a mount at the host. */
 #include "storage/rootfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -51,27 +52,32 @@ static void fd_path(int fd, char buf[FD_PATH_MAX])
     (void)snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%d", fd);
 }
 
-/* Directory REL under ROOTFD, created with 0755 when missing, opened O_PATH. The parent is
- * resolved inside the root first: a plain mkdirat() of "a/b" would follow an absolute symlink
- * "a" out of the tree. */
+/* Directory REL under ROOTFD, created with 0755 (and its missing parents) when missing,
+ * opened O_PATH. Each parent is resolved inside the root first: a plain mkdirat() of "a/b"
+ * would follow an absolute symlink "a" out of the tree. */
 static int ensure_dir(int rootfd, const char *rel, struct err *e)
 {
     char parent[PATH_MAX_BERTH];
     const char *base = rel;
     auto_close int pfd = -1;
 
+    int fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+    if (fd >= 0)
+        return fd;
+    if (errno != ENOENT)
+        return err_set(e, errno, "open mount point '/%s'", rel);
     const char *slash = strrchr(rel, '/');
     if (slash) {
         if (util_fmt(parent, sizeof parent, e, "%.*s", (int)(slash - rel), rel) < 0)
             return -1;
-        pfd = open_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+        pfd = ensure_dir(rootfd, parent, e);
         if (pfd < 0)
-            return err_set(e, errno, "open '/%s'", parent);
+            return -1;
         base = slash + 1;
     }
     if (mkdirat(pfd >= 0 ? pfd : rootfd, base, 0755) < 0 && errno != EEXIST)
         return err_set(e, errno, "create mount point '/%s'", rel);
-    int fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+    fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
     if (fd < 0)
         return err_set(e, errno, "open mount point '/%s'", rel);
     return fd;
@@ -373,6 +379,94 @@ static unsigned long remount_flags(const struct statvfs *sv)
     return fl;
 }
 
+/* 1 when the directory at PATH has no entry, 0 when it has one, -1 on error. */
+static int dir_empty(const char *path, struct err *e)
+{
+    auto_closedir DIR *d = opendir(path);
+    if (!d)
+        return err_set(e, errno, "open '%s'", path);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            return 0;
+    return 1;
+}
+
+/* Docker's first use of a volume: an empty volume gets the content the image has at the
+ * mount point (seen through the container's tree, before the volume hides it). */
+static int copy_up(int rootfd, const struct storage_mount *m, const char *rel,
+                   int (*copy)(int sfd, int dfd, struct err *e), struct err *e)
+{
+    auto_close int sfd = open_in_root(rootfd, rel, O_RDONLY | O_DIRECTORY);
+    if (sfd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : err_set(e, errno, "open '/%s'", rel);
+    int empty = dir_empty(m->source, e);
+    if (empty <= 0)
+        return empty;
+    auto_close int dfd = open(m->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return err_set(e, errno, "open '%s'", m->source);
+    if (copy(sfd, dfd, e) < 0)
+        return err_wrap(e, "copy '/%s' into the volume", rel);
+    return 0;
+}
+
+/* One mount of the config on the tree at ROOTFD. */
+static int apply_mount(int rootfd, const struct storage_mount *m,
+                       int (*copy)(int sfd, int dfd, struct err *e), struct err *e)
+{
+    const char *rel = m->target + 1;
+    unsigned long ro = m->read_only ? MS_RDONLY : 0;
+    char p[FD_PATH_MAX];
+    struct stat st;
+
+    if (!m->source)
+        return mount_at(rootfd, rel, "tmpfs", "tmpfs", m->flags | ro, m->data, e);
+    if (stat(m->source, &st) < 0)
+        return err_set(e, errno, "mount source '%s'", m->source);
+    if (m->copy_up && copy && copy_up(rootfd, m, rel, copy, e) < 0)
+        return -1;
+    int fd;
+    if (S_ISDIR(st.st_mode)) {
+        fd = ensure_dir(rootfd, rel, e);
+    } else {
+        /* a file: bound over a file, made in the upper layer when the image lacks it */
+        const char *slash = strrchr(rel, '/');
+        char dir[PATH_MAX_BERTH];
+        if (util_fmt(dir, sizeof dir, e, "%.*s", slash ? (int)(slash - rel) : 0, rel) < 0)
+            return -1;
+        fd = bind_file(rootfd, m->source, dir, slash ? slash + 1 : rel, 0, e);
+        if (fd < 0)
+            return -1;
+        if (!ro && !m->flags) {
+            (void)close(fd);
+            return 0;
+        }
+        fd_path(fd, p);
+        int rc = mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | m->flags | ro, NULL);
+        (void)close(fd);
+        return rc < 0 ? err_set(e, errno, "remount '%s'", m->target) : 0;
+    }
+    if (fd < 0)
+        return -1;
+    fd_path(fd, p);
+    if (mount(m->source, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        (void)close(fd);
+        return err_set(e, errno, "bind '%s' on '%s'", m->source, m->target);
+    }
+    (void)close(fd);
+    if (!ro && !m->flags)
+        return 0;
+    /* the flags go on the new mount: reopen the target through it */
+    fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+    if (fd < 0)
+        return err_set(e, errno, "open '%s'", m->target);
+    fd_path(fd, p);
+    int rc = mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | m->flags | ro, NULL);
+    (void)close(fd);
+    return rc < 0 ? err_set(e, errno, "remount '%s'", m->target) : 0;
+}
+
 int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
 {
     char opts[3 * PATH_MAX_BERTH];
@@ -402,6 +496,9 @@ int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
         return -1;
     if (populate_dev(rootfd, e) < 0)
         return -1;
+    for (int i = 0; i < r->nmounts; i++)
+        if (apply_mount(rootfd, &r->mounts[i], r->copy_contents, e) < 0)
+            return err_wrap(e, "mount %s", r->mounts[i].target);
     for (size_t i = 0; !r->privileged && i < ARRAY_LEN(masked_paths); i++)
         if (mask_path(rootfd, masked_paths[i], e) < 0)
             return -1;

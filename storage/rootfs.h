@@ -8,20 +8,34 @@
 
 struct err;
 
+/* A mount of the container's config (-v, --tmpfs, --mount), as the child applies it. */
+struct storage_mount {
+    const char *source; /* host path (a bind's, or a volume's directory); NULL: a tmpfs */
+    const char *target; /* absolute path in the container (clean, never "/") */
+    int read_only;
+    unsigned long flags; /* MS_NOEXEC | MS_NOSUID | MS_NODEV */
+    const char *data;    /* tmpfs options ("size=N,mode=O"), or NULL */
+    int copy_up;         /* a volume: when SOURCE is empty, first copy the image's TARGET in */
+};
+
 struct storage_rootfs {
-    const char *lower;       /* image rootfs directory (read-only lower layer) */
-    const char *upper;       /* container's upper dir (exists) */
-    const char *work;        /* overlay work dir (exists) */
-    const char *merged;      /* mount point (exists) */
-    const char *hostname;    /* file bound over /etc/hostname, or NULL */
-    const char *hosts;       /* file bound over /etc/hosts, or NULL */
-    const char *resolv;      /* file bound over /etc/resolv.conf, or NULL */
-    int read_only;           /* remount / read-only after setup */
-    int host_network;        /* the container shares the host's netns */
-    int privileged;          /* no masked or read-only /proc and /sys paths */
-    const char *init_binary; /* bound read-only at /sbin/berth-init when set (--init) */
-    int *init_fd;            /* out: an O_PATH fd to that mounted file (for execveat) */
-    int defer_pivot;         /* stop before pivot_root, with the cwd at MERGED */
+    const char *lower;                  /* image rootfs directory (read-only lower layer) */
+    const char *upper;                  /* container's upper dir (exists) */
+    const char *work;                   /* overlay work dir (exists) */
+    const char *merged;                 /* mount point (exists) */
+    const char *hostname;               /* file bound over /etc/hostname, or NULL */
+    const char *hosts;                  /* file bound over /etc/hosts, or NULL */
+    const char *resolv;                 /* file bound over /etc/resolv.conf, or NULL */
+    int read_only;                      /* remount / read-only after setup */
+    int host_network;                   /* the container shares the host's netns */
+    int privileged;                     /* no masked or read-only /proc and /sys paths */
+    const char *init_binary;            /* bound read-only at /sbin/berth-init when set (--init) */
+    int *init_fd;                       /* out: an O_PATH fd to that mounted file (for execveat) */
+    int defer_pivot;                    /* stop before pivot_root, with the cwd at MERGED */
+    const struct storage_mount *mounts; /* applied in order, after /dev and before the masks */
+    int nmounts;
+    /* copies the content of directory SFD into directory DFD (for copy_up) */
+    int (*copy_contents)(int sfd, int dfd, struct err *e);
 };
 
 /* In the child, after clone(CLONE_NEWNS|CLONE_NEWPID|...) and before exec: make every mount

@@ -22,6 +22,21 @@ static inline int strv_eq(char **a, char **b)
     return !(a && a[i]) && !(b && b[i]);
 }
 
+static inline int mounts_eq(const struct ctr_config *a, const struct ctr_config *b)
+{
+    if (a->nmounts != b->nmounts)
+        return 0;
+    for (int i = 0; i < a->nmounts; i++) {
+        const struct ctr_mount *x = &a->mounts[i], *y = &b->mounts[i];
+        if (x->type != y->type || !str_eq(x->source, y->source) || !str_eq(x->target, y->target) ||
+            x->read_only != y->read_only || x->anonymous != y->anonymous ||
+            x->nocopy != y->nocopy || x->flags != y->flags || x->tmpfs_size != y->tmpfs_size ||
+            x->tmpfs_mode != y->tmpfs_mode)
+            return 0;
+    }
+    return 1;
+}
+
 static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
 {
     return str_eq(a->image, b->image) && strv_eq(a->argv, b->argv) && strv_eq(a->env, b->env) &&
@@ -30,7 +45,7 @@ static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
            a->read_only == b->read_only && a->network == b->network &&
            str_eq(a->network_name, b->network_name) && str_eq(a->ip, b->ip) &&
            strv_eq(a->ports, b->ports) && strv_eq(a->dns, b->dns) &&
-           strv_eq(a->expose, b->expose) && a->publish_all == b->publish_all &&
+           strv_eq(a->expose, b->expose) && a->publish_all == b->publish_all && mounts_eq(a, b) &&
            a->stop_signal == b->stop_signal && a->stop_timeout == b->stop_timeout &&
            a->restart == b->restart && a->max_retries == b->max_retries &&
            a->auto_remove == b->auto_remove && a->open_stdin == b->open_stdin && a->tty == b->tty &&

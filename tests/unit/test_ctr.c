@@ -329,6 +329,13 @@ static void full_cfg(struct ctr_config *c)
     c->dns = strv("10.0.0.53", NULL);
     c->expose = strv("80/tcp", "53/udp", NULL);
     c->publish_all = 1;
+    c->mounts = calloc(3, sizeof *c->mounts);
+    if (!c->mounts ||
+        mount_parse_volume("/srv/h:/data:ro,noexec", &c->mounts[0], &(struct err){0}) < 0 ||
+        mount_parse_volume("named:/v:nocopy", &c->mounts[1], &(struct err){0}) < 0 ||
+        mount_parse_tmpfs("/t:size=1m,mode=700", &c->mounts[2], &(struct err){0}) < 0)
+        abort();
+    c->nmounts = 3;
     c->stop_signal = SIGUSR1;
     c->stop_timeout = -1;
     c->restart = CTR_RESTART_ON_FAILURE;
