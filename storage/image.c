@@ -40,7 +40,7 @@ static void json_freep(char **s)
 
 /* Image names are used as one path component: [A-Za-z0-9][A-Za-z0-9_.:@+-]*, so never "..",
  * never a hidden temporary name. */
-static int valid_image_name(const char *s)
+int storage_image_name_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= IMAGE_NAME_MAX)
@@ -73,6 +73,7 @@ void storage_image_config_free(struct storage_image_config *cfg)
     free(cfg->user);
     free(cfg->stop_signal);
     strv_free(cfg->exposed);
+    free(cfg->healthcheck_json);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -181,10 +182,31 @@ static int get_exposed(const cJSON *obj, char ***out, struct err *e)
     return 0;
 }
 
-/* Parse the text of a config.json. Docker-style keys at the top level; an OCI image config
- * (keys under "config", "created" at the top) is accepted as well. */
-static int config_parse(const char *txt, size_t len, struct storage_image_config *cfg,
-                        struct err *e)
+/* Healthcheck: an object, kept as its compact JSON text (bounded) for core to interpret. */
+static int get_healthcheck(const cJSON *obj, char **out, struct err *e)
+{
+    *out = NULL;
+    if (!obj || cJSON_IsNull(obj))
+        return 0;
+    if (!cJSON_IsObject(obj))
+        return err_set(e, EINVAL, "Healthcheck must be an object");
+    char *txt = cJSON_PrintUnformatted(obj);
+    if (!txt)
+        return err_set(e, ENOMEM, "Healthcheck");
+    size_t n = strlen(txt);
+    if (n >= IMAGE_HEALTHCHECK_MAX) {
+        cJSON_free(txt);
+        return err_set(e, E2BIG, "Healthcheck is longer than %d bytes", IMAGE_HEALTHCHECK_MAX - 1);
+    }
+    *out = strdup(txt);
+    cJSON_free(txt);
+    if (!*out)
+        return err_set(e, ENOMEM, "Healthcheck");
+    return 0;
+}
+
+int storage_image_config_parse(const char *txt, size_t len, struct storage_image_config *cfg,
+                               struct err *e)
 {
     struct storage_image_config c = {0};
     auto_json cJSON *root = cJSON_ParseWithLength(txt, len);
@@ -205,7 +227,8 @@ static int config_parse(const char *txt, size_t len, struct storage_image_config
         get_str(field(root, nested, "WorkingDir"), "WorkingDir", &c.workdir, e) < 0 ||
         get_str(field(root, nested, "User"), "User", &c.user, e) < 0 ||
         get_str(field(root, nested, "StopSignal"), "StopSignal", &c.stop_signal, e) < 0 ||
-        get_exposed(field(root, nested, "ExposedPorts"), &c.exposed, e) < 0) {
+        get_exposed(field(root, nested, "ExposedPorts"), &c.exposed, e) < 0 ||
+        get_healthcheck(field(root, nested, "Healthcheck"), &c.healthcheck_json, e) < 0) {
         storage_image_config_free(&c);
         return -1;
     }
@@ -233,7 +256,7 @@ static int config_load_file(const char *path, struct storage_image_config *cfg, 
     auto_free char *txt = util_read_file(path, IMAGE_CONFIG_MAX, &len, e);
     if (!txt)
         return -1;
-    if (config_parse(txt, len, cfg, e) < 0)
+    if (storage_image_config_parse(txt, len, cfg, e) < 0)
         return err_wrap(e, "load '%s'", path);
     return 0;
 }
@@ -245,7 +268,7 @@ int storage_image_load(const char *images_dir, const char *name, struct storage_
     struct stat st;
 
     memset(cfg, 0, sizeof *cfg);
-    if (!valid_image_name(name))
+    if (!storage_image_name_valid(name))
         return err_set(e, ENOENT, "no such image: %.64s", name);
     if (util_fmt(dir, sizeof dir, e, "%s/%s", images_dir, name) < 0 ||
         util_fmt(path, sizeof path, e, "%s/config.json", dir) < 0)
@@ -318,6 +341,16 @@ int storage_image_save(const char *dir, const struct storage_image_config *cfg, 
                 ports = NULL;
         if (!ports)
             return err_set(e, ENOMEM, "save '%s'", path);
+    }
+    if (cfg->healthcheck_json) {
+        size_t n = strlen(cfg->healthcheck_json);
+        cJSON *hc =
+            n < IMAGE_HEALTHCHECK_MAX ? cJSON_ParseWithLength(cfg->healthcheck_json, n) : NULL;
+        if (!cJSON_IsObject(hc) || !cJSON_AddItemToObject(root, "Healthcheck", hc)) {
+            cJSON_Delete(hc);
+            return err_set(e, EINVAL, "save '%s': Healthcheck is not a JSON object under %d bytes",
+                           path, IMAGE_HEALTHCHECK_MAX);
+        }
     }
     if (cfg->created_ns) {
         util_rfc3339(cfg->created_ns, created, sizeof created);
@@ -725,6 +758,29 @@ int storage_remove_tree(const char *path, struct err *e)
     return 0;
 }
 
+int storage_remove_tree_at(int dirfd, const char *name, int contents_only, const char *what,
+                           struct err *e)
+{
+    struct walk w;
+    int is_dir;
+
+    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return err_set(e, EINVAL, "remove '%s': not a single name", what);
+    if (util_fmt(w.path, sizeof w.path, e, "%s", what) < 0)
+        return -1;
+    if (!contents_only) {
+        if (mount_id(dirfd, "", &w.mnt, &w.dev, &is_dir) < 0)
+            return err_set(e, errno, "stat parent of '%s'", what);
+        return remove_entry(dirfd, name, &w, 1, e);
+    }
+    auto_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno, "open '%s'", what);
+    if (mount_id(fd, "", &w.mnt, &w.dev, &is_dir) < 0)
+        return err_set(e, errno, "stat '%s'", what);
+    return remove_contents(fd, &w, 1, e);
+}
+
 struct size_step {
     struct walk *w;
     struct ino_map *seen;
@@ -831,6 +887,28 @@ static int install_dir(const char *tmp, const char *dst, struct err *e)
     return 1;
 }
 
+int storage_image_commit(const char *tmp, const char *dst, struct err *e)
+{
+    struct err ce = {0};
+    int rc = install_dir(tmp, dst, e);
+    if (rc < 0) {
+        (void)storage_remove_tree(tmp, &ce); /* best effort, the first error is what matters */
+        return -1;
+    }
+    if (rc == 1 && storage_remove_tree(tmp, e) < 0)
+        return err_wrap(e, "remove the replaced image");
+    return 0;
+}
+
+int storage_image_save_default(const char *dir, struct err *e)
+{
+    static const char *const cmd[] = {"sh", NULL}, *const env[] = {DEFAULT_PATH, NULL};
+    /* the defaults are only read by save; the casts never lead to a write */
+    struct storage_image_config cfg = {
+        .cmd = (char **)cmd, .env = (char **)env, .created_ns = util_now_ns()};
+    return storage_image_save(dir, &cfg, e);
+}
+
 static int import_into(const char *tmp, const char *src, struct err *e)
 {
     char sib[PATH_MAX_BERTH];
@@ -855,12 +933,7 @@ static int import_into(const char *tmp, const char *src, struct err *e)
         if (config_load_file(sib, &cfg, e) < 0)
             return -1;
     } else {
-        static const char *const cmd[] = {"sh", NULL}, *const env[] = {DEFAULT_PATH, NULL};
-        /* the defaults are only read by save; the casts never lead to a write */
-        cfg.cmd = (char **)cmd;
-        cfg.env = (char **)env;
-        cfg.created_ns = util_now_ns();
-        return storage_image_save(tmp, &cfg, e);
+        return storage_image_save_default(tmp, e);
     }
     if (!cfg.created_ns)
         cfg.created_ns = util_now_ns();
@@ -875,7 +948,7 @@ int storage_image_import_dir(const char *images_dir, const char *name, const cha
     char tmp[PATH_MAX_BERTH], dst[PATH_MAX_BERTH];
     struct err ce = {0};
 
-    if (!valid_image_name(name))
+    if (!storage_image_name_valid(name))
         return err_set(e, EINVAL, "invalid image name '%.64s'", name);
     if (util_mkdir_p(images_dir, 0700, e) < 0)
         return err_wrap(e, "import image '%s'", name);
@@ -889,14 +962,11 @@ int storage_image_import_dir(const char *images_dir, const char *name, const cha
         (void)storage_remove_tree(tmp, &ce); /* best effort: a leftover tmp is only litter */
         return err_set(e, saved, "import image '%s': chmod '%s'", name, tmp);
     }
-    int rc = import_into(tmp, src, e);
-    if (rc == 0)
-        rc = install_dir(tmp, dst, e);
-    if (rc < 0) {
+    if (import_into(tmp, src, e) < 0) {
         (void)storage_remove_tree(tmp, &ce); /* best effort, the first error is what matters */
         return err_wrap(e, "import image '%s'", name);
     }
-    if (rc == 1 && storage_remove_tree(tmp, e) < 0)
-        return err_wrap(e, "import image '%s': remove the replaced image", name);
+    if (storage_image_commit(tmp, dst, e) < 0)
+        return err_wrap(e, "import image '%s'", name);
     return 0;
 }

@@ -9,7 +9,8 @@
 
 struct err;
 
-#define IMAGE_CFG_ARGS_MAX 256
+#define IMAGE_CFG_ARGS_MAX    256
+#define IMAGE_HEALTHCHECK_MAX (16 * 1024) /* compact JSON text of a Healthcheck object */
 struct storage_image_config {
     char **cmd; /* NULL-terminated, malloc'd; NULL when the image has none */
     char **entrypoint;
@@ -17,9 +18,21 @@ struct storage_image_config {
     char *workdir;
     char *user;
     char *stop_signal;
-    char **exposed; /* ExposedPorts, canonical "PORT/tcp" or "PORT/udp", NULL-terminated */
+    char **exposed;         /* ExposedPorts, canonical "PORT/tcp" or "PORT/udp", NULL-terminated */
+    char *healthcheck_json; /* Healthcheck object as compact JSON text, NULL when none */
     int64_t created_ns;
 };
+
+/* Image names are one path component: [A-Za-z0-9][A-Za-z0-9_.:@+-]*, shorter than 256. So
+ * never "..", never a hidden temporary name. Returns 1 when S is one. */
+int storage_image_name_valid(const char *s);
+
+/* Parse the LEN bytes of TXT as an image config: Docker-style keys at the top level, or an OCI
+ * image config (keys under "config", "created" at the top). Every field type-checked and
+ * bounded; *CFG is filled only on success (free with storage_image_config_free). EINVAL on
+ * malformed JSON or a field of the wrong type, E2BIG over a limit. */
+int storage_image_config_parse(const char *txt, size_t len, struct storage_image_config *cfg,
+                               struct err *e);
 
 /* Load <images_dir>/NAME/config.json (cJSON, bounded size, every field type-checked). A
  * missing image fails with ENOENT "no such image: NAME". */
@@ -46,8 +59,23 @@ int storage_image_import_dir(const char *images_dir, const char *name, const cha
  * SFD. Slow for big trees: for a volume's first use in a container's child. */
 int storage_copy_contents(int sfd, int dfd, struct err *e);
 
+/* Write the default config (Cmd ["sh"], the default PATH, Created now) as <dir>/config.json. */
+int storage_image_save_default(const char *dir, struct err *e);
+
+/* Install the finished image directory TMP as DST: a rename, or an atomic exchange with an
+ * existing image that is then removed. On failure TMP is removed (best effort) and DST is
+ * unchanged. Slow when an old image is removed: call from a helper. */
+int storage_image_commit(const char *tmp, const char *dst, struct err *e);
+
 /* Total size in bytes of regular files under DIR (for image ls). */
 int storage_tree_size(const char *dir, uint64_t *out, struct err *e);
 
 /* rm -rf PATH without following symlinks or crossing mount points. Slow: call from a helper. */
 int storage_remove_tree(const char *path, struct err *e);
+
+/* Remove NAME (one path component) in the directory DIRFD like storage_remove_tree; with
+ * CONTENTS_ONLY, only what the directory NAME holds (NAME itself stays; a symlink NAME fails
+ * with ELOOP or ENOTDIR). A missing NAME is fine without CONTENTS_ONLY. WHAT names it in
+ * messages. Slow: call from a helper. */
+int storage_remove_tree_at(int dirfd, const char *name, int contents_only, const char *what,
+                           struct err *e);

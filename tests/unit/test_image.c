@@ -79,6 +79,7 @@ static void test_config(void)
     cfg.stop_signal = "SIGUSR1";
     cfg.created_ns = 1700000000123456789LL;
     cfg.exposed = exposed;
+    cfg.healthcheck_json = "{\"Test\":[\"CMD\",\"true\"],\"Interval\":30000000000}";
     mkd("images/rt");
     ok(storage_image_save(path_of(p, sizeof p, "images/rt"), &cfg, &e) == 0, "save (%s)", e.msg);
     ok(storage_image_load(images, "rt", &back, &e) == 0, "load what was saved (%s)", e.msg);
@@ -95,6 +96,8 @@ static void test_config(void)
     ok(back.exposed && strcmp(back.exposed[0], "80/tcp") == 0 &&
            strcmp(back.exposed[1], "53/udp") == 0 && !back.exposed[2],
        "ExposedPorts round trip");
+    ok(back.healthcheck_json && strcmp(back.healthcheck_json, cfg.healthcheck_json) == 0,
+       "Healthcheck round trip (%s)", back.healthcheck_json ? back.healthcheck_json : "null");
     storage_image_config_free(&back);
     ok(!back.cmd && !back.user, "config_free clears the struct");
     storage_image_config_free(&back);
@@ -145,6 +148,7 @@ static void test_config(void)
         {"{\"ExposedPorts\":[\"80\"]}", "ExposedPorts as an array"},
         {"{\"ExposedPorts\":{\"http\":{}}}", "ExposedPorts with a name"},
         {"{\"Cmd\":\"sh\"}", "Cmd as a string"},
+        {"{\"Healthcheck\":[\"CMD\"]}", "Healthcheck as an array"},
         {"{\"Cmd\":[\"sh\",1]}", "Cmd with a number"},
         {"{\"Env\":[\"NOEQUALS\"]}", "Env without ="},
         {"{\"Env\":{}}", "Env as an object"},
