@@ -11,6 +11,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(HARDEN) -MMD -MP $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lev -lm
+# libarchive only for what links storage/archive.o (berthd, its tests), not for the client
+ARCHIVE_LIBS := $(shell pkg-config --libs libarchive 2>/dev/null || echo -larchive)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 ifeq ($(SAN),1)
 override CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -49,7 +51,7 @@ $(BUILD)/%.o: %.c
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/berthd: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ARCHIVE_LIBS)
 
 $(BUILD)/berth: $(call obj,$(CLIENT_SRC)) $(BUILD)/ctl/proto.o $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -61,7 +63,7 @@ $(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
 $(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) $(BUILD)/cjson/libcjson.a
 	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
-	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
+	    $(shell pkg-config --static --libs $(PKGS) libarchive) -lev -lm
 	strip $@
 	@ls -l $@
 
@@ -71,14 +73,16 @@ $(BUILD)/images/busybox/config.json: storage/mkbusybox.sh
 	sh storage/mkbusybox.sh $(BUILD)/images/busybox
 
 # Unit tests: a test of a library module (ctl/ net/ storage/) links only that module with err
-# and util; a test of a core module links the daemon's objects without main.
+# and util (plus the library modules it builds on, UNIT_DEPS_<module>); a test of a core
+# module links the daemon's objects without main.
 .SECONDEXPANSION:
 CORE_NOMAIN_OBJ := $(call obj,$(filter-out core/main.c,$(CORE_SRC)))
-unit_objs = $(if $(wildcard core/$(1).c),$(CORE_NOMAIN_OBJ) $(LIB_OBJ),$(call obj,$(wildcard ctl/$(1).c net/$(1).c storage/$(1).c)))
+UNIT_DEPS_archive := $(call obj,storage/image.c storage/sha256.c)
+unit_objs = $(if $(wildcard core/$(1).c),$(CORE_NOMAIN_OBJ) $(LIB_OBJ),$(call obj,$(wildcard ctl/$(1).c net/$(1).c storage/$(1).c)) $(UNIT_DEPS_$(1)))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $$(call unit_objs,$$*)
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(ARCHIVE_LIBS)
 
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror \
@@ -90,7 +94,7 @@ $(BUILD)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c ctl/proto.c core/err.c core/ut
 FUZZ_SNAP_SRC := $(filter-out core/main.c,$(CORE_SRC)) $(LIB_SRC) $(COMMON_SRC)
 $(BUILD)/fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c $(FUZZ_SNAP_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) -lev -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS) $(ARCHIVE_LIBS) -lev -lm
 
 fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_snapshot
 	$(BUILD)/fuzz/fuzz_proto -max_total_time=60 -max_len=70000

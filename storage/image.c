@@ -764,7 +764,8 @@ int storage_remove_tree_at(int dirfd, const char *name, int contents_only, const
     struct walk w;
     int is_dir;
 
-    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    if (!*name || strchr(name, '/') || (strcmp(name, ".") == 0 && !contents_only) ||
+        strcmp(name, "..") == 0)
         return err_set(e, EINVAL, "remove '%s': not a single name", what);
     if (util_fmt(w.path, sizeof w.path, e, "%s", what) < 0)
         return -1;

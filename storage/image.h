@@ -74,8 +74,8 @@ int storage_tree_size(const char *dir, uint64_t *out, struct err *e);
 int storage_remove_tree(const char *path, struct err *e);
 
 /* Remove NAME (one path component) in the directory DIRFD like storage_remove_tree; with
- * CONTENTS_ONLY, only what the directory NAME holds (NAME itself stays; a symlink NAME fails
- * with ELOOP or ENOTDIR). A missing NAME is fine without CONTENTS_ONLY. WHAT names it in
- * messages. Slow: call from a helper. */
+ * CONTENTS_ONLY, only what the directory NAME holds (NAME itself stays, and may be "." for
+ * DIRFD itself; a symlink NAME fails with ELOOP or ENOTDIR). A missing NAME is fine without
+ * CONTENTS_ONLY. WHAT names it in messages. Slow: call from a helper. */
 int storage_remove_tree_at(int dirfd, const char *name, int contents_only, const char *what,
                            struct err *e);

@@ -1,0 +1,1011 @@
+/* SPDX-License-Identifier: MIT */
+/* storage/archive.c - images from archives: layer tars applied with whiteouts and every path
+ * resolved beneath the destination (openat2 RESOLVE_BENEATH), OCI image layouts and
+ * `docker save` tarballs loaded with sha256 checks of every blob named by a digest, and rootfs
+ * tars imported. Library: synchronous, no libev, no globals, no logging, never forks; slow,
+ * so core runs it in a helper process. */
+#include "storage/archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/util.h"
+#include "storage/image.h"
+#include "storage/sha256.h"
+
+#define READ_BLOCK   (64 * 1024)
+#define WHITEOUT     ".wh."
+#define OPAQUE       ".wh..wh..opq"
+#define REF_NAME_KEY "org.opencontainers.image.ref.name"
+
+static void json_deletep(cJSON **j)
+{
+    cJSON_Delete(*j);
+}
+#define auto_json __attribute__((cleanup(json_deletep)))
+
+static void archive_readp(struct archive **a)
+{
+    if (*a)
+        (void)archive_read_free(*a); /* only reports errors of a close already checked */
+}
+#define auto_archive __attribute__((cleanup(archive_readp)))
+
+/* ---- paths beneath a root ---- */
+
+/* Normalise the archive name RAW into REL: no "." components, no leading, trailing or doubled
+ * slashes; "" is the root itself. An absolute name or a ".." component fails with EINVAL. */
+static int clean_name(const char *label, const char *raw, char *rel, size_t size, struct err *e)
+{
+    size_t n = 0;
+
+    if (!raw)
+        return err_set(e, EINVAL, "layer %s: an entry without a name", label);
+    if (raw[0] == '/')
+        return err_set(e, EINVAL, "layer %s: entry '%.100s': absolute name refused", label, raw);
+    for (const char *p = raw; *p;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchrnul(p, '/');
+        size_t len = (size_t)(end - p);
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return err_set(e, EINVAL, "layer %s: entry '%.100s': '..' component refused", label,
+                           raw);
+        if (!(len == 1 && p[0] == '.')) {
+            if (n + 1 + len >= size)
+                return err_set(e, ENAMETOOLONG, "layer %s: entry '%.100s'", label, raw);
+            if (n)
+                rel[n++] = '/';
+            memcpy(rel + n, p, len);
+            n += len;
+        }
+        p = end;
+    }
+    rel[n] = '\0';
+    return 0;
+}
+
+/* Split REL in place into its parent ("" for the root) and returns the last component. */
+static const char *split_last(char *rel, const char **parent)
+{
+    char *slash = strrchr(rel, '/');
+    if (!slash) {
+        *parent = "";
+        return rel;
+    }
+    *slash = '\0';
+    *parent = rel;
+    return slash + 1;
+}
+
+/* openat2(ROOTFD, REL, FLAGS) beneath ROOTFD: no absolute symlinks, no ".." above it, no magic
+ * links. Without openat2 (Linux < 5.6), a walk that refuses every symlink. -1 with errno. */
+static int open_beneath(int rootfd, const char *rel, int flags)
+{
+    if (!*rel)
+        return openat(rootfd, ".", flags | O_CLOEXEC);
+    struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+    if (fd >= 0 || errno != ENOSYS)
+        return fd;
+    char buf[PATH_MAX_BERTH];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", rel) >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    for (char *p = buf, *next; cur >= 0 && p; p = next) {
+        next = strchr(p, '/');
+        if (next)
+            *next++ = '\0';
+        int sub = openat(cur, p, (next ? O_PATH | O_DIRECTORY : flags) | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        (void)close(cur); /* an O_PATH walk fd: nothing to flush */
+        errno = saved == ELOOP ? EXDEV : saved;
+        cur = sub;
+    }
+    return cur;
+}
+
+/* The error of a failed open_beneath of REL for ENTRY. */
+static int beneath_err(int code, const char *label, const char *entry, const char *what,
+                       struct err *e)
+{
+    if (code == EXDEV || code == ELOOP)
+        return err_set(e, EINVAL, "layer %s: entry '%.100s': %s leaves the root through a symlink",
+                       label, entry, what);
+    return err_set(e, code, "layer %s: entry '%.100s': open %s", label, entry, what);
+}
+
+/* Open the directory REL beneath ROOTFD (O_PATH); with CREATE, missing directories are made
+ * (0755). -1 with errno (EXDEV when a symlink leads out). */
+static int open_dir(int rootfd, const char *rel, int create)
+{
+    int fd = open_beneath(rootfd, rel, O_PATH | O_DIRECTORY);
+    if (fd >= 0 || errno != ENOENT || !create)
+        return fd;
+    char buf[PATH_MAX_BERTH];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", rel) >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    auto_close int cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    for (char *p = buf; cur >= 0;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        int sub = open_beneath(rootfd, buf, O_PATH | O_DIRECTORY);
+        if (sub < 0 && errno == ENOENT) {
+            if (mkdirat(cur, p, 0755) < 0 && errno != EEXIST)
+                return -1;
+            sub = open_beneath(rootfd, buf, O_PATH | O_DIRECTORY);
+        }
+        if (sub < 0)
+            return -1;
+        (void)close(cur); /* an O_PATH walk fd: nothing to flush */
+        cur = sub;
+        if (!slash)
+            return take_fd(&cur);
+        *slash = '/';
+        p = slash + 1;
+    }
+    return -1;
+}
+
+/* ---- reading tars ---- */
+
+/* A reader of the tar in FD (rewound), with the built-in decompressors only: libarchive would
+ * run an external program for the others, and a library never forks. */
+static struct archive *tar_open(int fd, const char *label, struct err *e)
+{
+    struct archive *a = archive_read_new();
+    if (!a) {
+        err_set(e, ENOMEM, "layer %s: archive reader", label);
+        return NULL;
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        err_set(e, errno, "layer %s: rewind", label);
+        (void)archive_read_free(a); /* nothing was opened */
+        return NULL;
+    }
+    if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+        archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+        archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
+        archive_read_support_format_tar(a) != ARCHIVE_OK ||
+        archive_read_open_fd(a, fd, READ_BLOCK) != ARCHIVE_OK) {
+        err_set(e, EIO, "layer %s: open archive: %s", label, archive_error_string(a));
+        (void)archive_read_free(a); /* the open failed already */
+        return NULL;
+    }
+    return a;
+}
+
+/* The next header: 1 with *ENT, 0 at the end, -1 on a read error. */
+static int tar_next(struct archive *a, struct archive_entry **ent, const char *label, struct err *e)
+{
+    int rc = archive_read_next_header(a, ent);
+    if (rc == ARCHIVE_EOF)
+        return 0;
+    if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
+        return 1;
+    const char *msg = archive_error_string(a);
+    return err_set(e, EIO, "layer %s: truncated or corrupt archive: %s", label,
+                   msg ? msg : "read error");
+}
+
+/* ---- applying a layer ---- */
+
+struct dir_meta {
+    char *rel;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+    struct timespec ts[2];
+};
+
+struct apply {
+    const char *label;
+    int rootfd;
+    int whiteouts; /* interpret .wh. entries */
+    int owner;     /* restore owners: only root can */
+    struct dir_meta *dirs;
+    size_t ndirs, cap;
+    char rel[PATH_MAX_BERTH];
+};
+
+static void apply_free(struct apply *ap)
+{
+    for (size_t i = 0; i < ap->ndirs; i++)
+        free(ap->dirs[i].rel);
+    free(ap->dirs);
+    ap->dirs = NULL;
+    ap->ndirs = ap->cap = 0;
+}
+
+static void entry_times(struct archive_entry *ent, struct timespec ts[2])
+{
+    ts[1] = (struct timespec){archive_entry_mtime(ent), archive_entry_mtime_nsec(ent)};
+    ts[0] = archive_entry_atime_is_set(ent)
+                ? (struct timespec){archive_entry_atime(ent), archive_entry_atime_nsec(ent)}
+                : ts[1];
+}
+
+/* Owner, mode (not of symlinks) and times of NAME in PFD. */
+static int set_meta(const struct apply *ap, int pfd, const char *name, mode_t mode, uid_t uid,
+                    gid_t gid, const struct timespec ts[2], struct err *e)
+{
+    /* chown first: it clears set-id bits that chmod then restores */
+    if (ap->owner && fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return err_set(e, errno, "layer %s: chown '%.100s'", ap->label, ap->rel);
+    if (!S_ISLNK(mode) && fchmodat(pfd, name, mode & 07777, 0) < 0)
+        return err_set(e, errno, "layer %s: chmod '%.100s'", ap->label, ap->rel);
+    if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        return err_set(e, errno, "layer %s: set times of '%.100s'", ap->label, ap->rel);
+    return 0;
+}
+
+static int write_data(struct archive *a, int fd, const struct apply *ap, struct err *e)
+{
+    for (;;) {
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int rc = archive_read_data_block(a, &buf, &len, &off);
+        if (rc == ARCHIVE_EOF)
+            return 0;
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+            return err_set(e, EIO, "layer %s: truncated or corrupt archive at '%.100s': %s",
+                           ap->label, ap->rel, archive_error_string(a));
+        for (size_t done = 0; done < len;) {
+            ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return err_set(e, errno, "layer %s: write '%.100s'", ap->label, ap->rel);
+            done += (size_t)n;
+        }
+    }
+}
+
+/* Pass 1 checks every name; whiteouts (when interpreted) are collected into WH. */
+struct whiteouts {
+    char **v;
+    size_t n;
+};
+
+static void whiteouts_free(struct whiteouts *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->v[i]);
+    free(w->v);
+    w->v = NULL;
+    w->n = 0;
+}
+
+static int scan_layer(int fd, struct apply *ap, struct whiteouts *wh, struct err *e)
+{
+    auto_archive struct archive *a = tar_open(fd, ap->label, e);
+    struct archive_entry *ent;
+    char link[PATH_MAX_BERTH];
+    size_t n = 0;
+
+    if (!a)
+        return -1;
+    for (;;) {
+        int rc = tar_next(a, &ent, ap->label, e);
+        if (rc <= 0)
+            return rc;
+        if (++n > LAYER_ENTRIES_MAX)
+            return err_set(e, E2BIG, "layer %s: more than %d entries", ap->label,
+                           LAYER_ENTRIES_MAX);
+        if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
+            return -1;
+        const char *hl = archive_entry_hardlink(ent);
+        if (hl && clean_name(ap->label, hl, link, sizeof link, e) < 0)
+            return err_wrap(e, "hard link '%.100s'", ap->rel);
+        if (hl && !*link)
+            return err_set(e, EINVAL, "layer %s: entry '%.100s': hard link to the root", ap->label,
+                           ap->rel);
+        const char *base = strrchr(ap->rel, '/');
+        base = base ? base + 1 : ap->rel;
+        if (!ap->whiteouts || strncmp(base, WHITEOUT, strlen(WHITEOUT)) != 0)
+            continue;
+        const char *victim = base + strlen(WHITEOUT);
+        if (strcmp(base, OPAQUE) != 0 && strncmp(victim, WHITEOUT, strlen(WHITEOUT)) == 0)
+            continue; /* other .wh..wh. names are aufs metadata: ignored */
+        if (strcmp(base, OPAQUE) != 0 &&
+            (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0))
+            return err_set(e, EINVAL, "layer %s: entry '%.100s': invalid whiteout", ap->label,
+                           ap->rel);
+        if (wh->n >= LAYER_WHITEOUT_MAX)
+            return err_set(e, E2BIG, "layer %s: more than %d whiteouts", ap->label,
+                           LAYER_WHITEOUT_MAX);
+        char **nv = realloc(wh->v, (wh->n + 1) * sizeof *nv);
+        if (!nv)
+            return err_set(e, ENOMEM, "layer %s: whiteouts", ap->label);
+        wh->v = nv;
+        if (!(wh->v[wh->n] = strdup(ap->rel)))
+            return err_set(e, ENOMEM, "layer %s: whiteouts", ap->label);
+        wh->n++;
+    }
+}
+
+/* Remove what the whiteout REL (a cleaned name) hides in the lower layers. */
+static int apply_whiteout(struct apply *ap, const char *wh, struct err *e)
+{
+    char rel[PATH_MAX_BERTH];
+    const char *parent;
+
+    (void)snprintf(rel, sizeof rel, "%s", wh); /* WH came from a buffer of this size */
+    const char *base = split_last(rel, &parent);
+    if (strcmp(base, OPAQUE) == 0) {
+        /* everything in PARENT so far is from lower layers */
+        auto_close int dfd = open_dir(ap->rootfd, parent, 0);
+        if (dfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+            return 0;
+        if (dfd < 0)
+            return beneath_err(errno, ap->label, wh, "the opaque directory", e);
+        if (storage_remove_tree_at(dfd, ".", 1, parent, e) < 0)
+            return err_wrap(e, "layer %s: opaque directory '%.100s'", ap->label, parent);
+        return 0;
+    }
+    auto_close int pfd = open_dir(ap->rootfd, parent, 0);
+    if (pfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+        return 0;
+    if (pfd < 0)
+        return beneath_err(errno, ap->label, wh, "the whiteout's directory", e);
+    if (storage_remove_tree_at(pfd, base + strlen(WHITEOUT), 0, wh, e) < 0)
+        return err_wrap(e, "layer %s: whiteout", ap->label);
+    return 0;
+}
+
+static int remember_dir(struct apply *ap, struct archive_entry *ent, struct err *e)
+{
+    if (ap->ndirs == ap->cap) {
+        size_t ncap = ap->cap ? ap->cap * 2 : 64;
+        struct dir_meta *nv = realloc(ap->dirs, ncap * sizeof *nv);
+        if (!nv)
+            return err_set(e, ENOMEM, "layer %s: directories", ap->label);
+        ap->dirs = nv;
+        ap->cap = ncap;
+    }
+    struct dir_meta *d = &ap->dirs[ap->ndirs];
+    if (!(d->rel = strdup(ap->rel)))
+        return err_set(e, ENOMEM, "layer %s: directories", ap->label);
+    d->mode = archive_entry_mode(ent);
+    d->uid = (uid_t)archive_entry_uid(ent);
+    d->gid = (gid_t)archive_entry_gid(ent);
+    entry_times(ent, d->ts);
+    ap->ndirs++;
+    return 0;
+}
+
+static int extract_entry(struct archive *a, struct archive_entry *ent, struct apply *ap,
+                         struct err *e)
+{
+    char rel[PATH_MAX_BERTH], link[PATH_MAX_BERTH];
+    const char *parent;
+    struct stat st;
+
+    (void)snprintf(rel, sizeof rel, "%s", ap->rel); /* same size */
+    const char *name = split_last(rel, &parent);
+    if (ap->whiteouts && strncmp(name, WHITEOUT, strlen(WHITEOUT)) == 0)
+        return 0;
+    auto_close int pfd = open_dir(ap->rootfd, parent, 1);
+    if (pfd < 0)
+        return beneath_err(errno, ap->label, ap->rel, "its directory", e);
+
+    mode_t type = archive_entry_filetype(ent);
+    const char *hl = archive_entry_hardlink(ent);
+    int exists = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists && errno != ENOENT)
+        return err_set(e, errno, "layer %s: stat '%.100s'", ap->label, ap->rel);
+    if (exists && !(type == AE_IFDIR && !hl && S_ISDIR(st.st_mode)) &&
+        storage_remove_tree_at(pfd, name, 0, ap->rel, e) < 0)
+        return err_wrap(e, "layer %s: replace", ap->label);
+
+    struct timespec ts[2];
+    entry_times(ent, ts);
+    mode_t mode = archive_entry_mode(ent);
+    uid_t uid = (uid_t)archive_entry_uid(ent);
+    gid_t gid = (gid_t)archive_entry_gid(ent);
+
+    if (hl) {
+        const char *tparent;
+        if (clean_name(ap->label, hl, link, sizeof link, e) < 0)
+            return -1;
+        const char *tname = split_last(link, &tparent);
+        auto_close int tfd = open_dir(ap->rootfd, tparent, 0);
+        if (tfd < 0)
+            return beneath_err(errno, ap->label, ap->rel, "the hard link's target", e);
+        if (linkat(tfd, tname, pfd, name, 0) < 0)
+            return err_set(e, errno, "layer %s: hard link '%.100s' to '%.100s'", ap->label, ap->rel,
+                           hl);
+        return 0;
+    }
+    switch (type) {
+    case AE_IFDIR:
+        if (!(exists && S_ISDIR(st.st_mode)) && mkdirat(pfd, name, 0700) < 0)
+            return err_set(e, errno, "layer %s: mkdir '%.100s'", ap->label, ap->rel);
+        /* mode and times at the end: a read-only directory still gets its entries, and
+         * adding them changes the times */
+        return remember_dir(ap, ent, e);
+    case AE_IFREG: {
+        auto_close int fd =
+            openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return err_set(e, errno, "layer %s: create '%.100s'", ap->label, ap->rel);
+        if (write_data(a, fd, ap, e) < 0)
+            return -1;
+        /* a sparse file may end in a hole */
+        if (archive_entry_size_is_set(ent) && ftruncate(fd, archive_entry_size(ent)) < 0)
+            return err_set(e, errno, "layer %s: truncate '%.100s'", ap->label, ap->rel);
+        break;
+    }
+    case AE_IFLNK: {
+        const char *target = archive_entry_symlink(ent);
+        if (!target || !*target || strlen(target) >= PATH_MAX)
+            return err_set(e, EINVAL, "layer %s: symlink '%.100s' without a valid target",
+                           ap->label, ap->rel);
+        if (symlinkat(target, pfd, name) < 0)
+            return err_set(e, errno, "layer %s: symlink '%.100s'", ap->label, ap->rel);
+        break;
+    }
+    case AE_IFCHR:
+    case AE_IFBLK:
+    case AE_IFIFO:
+        if (mknodat(pfd, name, type | (mode & 07777), archive_entry_rdev(ent)) < 0)
+            return err_set(e, errno, "layer %s: mknod '%.100s'", ap->label, ap->rel);
+        break;
+    case AE_IFSOCK:
+        return 0; /* a socket is only meaningful to the process that bound it */
+    default:
+        return err_set(e, EINVAL, "layer %s: entry '%.100s': unsupported type %o", ap->label,
+                       ap->rel, (unsigned)type);
+    }
+    return set_meta(ap, pfd, name, type | (mode & 07777), uid, gid, ts, e);
+}
+
+/* Directory modes, owners and times, deepest last-set first. */
+static int fix_dirs(struct apply *ap, struct err *e)
+{
+    for (size_t i = ap->ndirs; i-- > 0;) {
+        struct dir_meta *d = &ap->dirs[i];
+        const char *parent;
+        struct stat st;
+        (void)snprintf(ap->rel, sizeof ap->rel, "%s", d->rel); /* for messages */
+        const char *name = split_last(d->rel, &parent);
+        auto_close int pfd = open_dir(ap->rootfd, parent, 0);
+        if (pfd < 0)
+            return beneath_err(errno, ap->label, ap->rel, "its directory", e);
+        /* a later entry may have replaced the directory (even by a symlink): skip it then */
+        if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (set_meta(ap, pfd, name, S_IFDIR | (d->mode & 07777), d->uid, d->gid, d->ts, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int extract_layer(int fd, struct apply *ap, struct err *e)
+{
+    auto_archive struct archive *a = tar_open(fd, ap->label, e);
+    struct archive_entry *ent;
+
+    if (!a)
+        return -1;
+    for (;;) {
+        int rc = tar_next(a, &ent, ap->label, e);
+        if (rc <= 0)
+            return rc < 0 ? -1 : fix_dirs(ap, e);
+        if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
+            return -1;
+        if (!*ap->rel)
+            continue; /* the root keeps its own mode and owner */
+        if (extract_entry(a, ent, ap, e) < 0)
+            return -1;
+    }
+}
+
+/* Apply the tar in LAYER_FD onto the directory ROOTFD. */
+static int apply_fd(int rootfd, int layer_fd, const char *label, int whiteouts, struct err *e)
+{
+    struct apply ap = {
+        .label = label, .rootfd = rootfd, .whiteouts = whiteouts, .owner = geteuid() == 0};
+    struct whiteouts wh = {0};
+
+    int rc = scan_layer(layer_fd, &ap, &wh, e);
+    for (size_t i = 0; rc == 0 && i < wh.n; i++)
+        rc = apply_whiteout(&ap, wh.v[i], e);
+    whiteouts_free(&wh);
+    if (rc == 0)
+        rc = extract_layer(layer_fd, &ap, e);
+    apply_free(&ap);
+    return rc;
+}
+
+int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
+{
+    auto_close int rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return err_set(e, errno, "apply layer: open '%s'", dest);
+    auto_close int fd = open(layer_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno, "apply layer: open '%s'", layer_path);
+    return apply_fd(rootfd, fd, layer_path, 1, e);
+}
+
+/* ---- blobs ---- */
+
+static int is_hex64(const char *s)
+{
+    return strlen(s) == SHA256_HEX_LEN && strspn(s, "0123456789abcdef") == SHA256_HEX_LEN;
+}
+
+/* "sha256:<hex>" -> HEX. */
+static int parse_digest(const char *what, const cJSON *v, char hex[SHA256_HEX_LEN + 1],
+                        struct err *e)
+{
+    const char *s = cJSON_GetStringValue(v);
+    if (!s)
+        return err_set(e, EINVAL, "%s: no digest", what);
+    if (strncmp(s, "sha256:", 7) != 0 || !is_hex64(s + 7))
+        return err_set(e, EINVAL, "%s: unsupported digest '%.80s' (sha256:<64 hex> only)", what, s);
+    memcpy(hex, s + 7, SHA256_HEX_LEN + 1);
+    return 0;
+}
+
+/* Open the file REL beneath SRCFD. */
+static int open_blob(int srcfd, const char *rel, const char *what, struct err *e)
+{
+    int fd = open_beneath(srcfd, rel, O_RDONLY);
+    if (fd >= 0)
+        return fd;
+    if (errno == EXDEV || errno == ELOOP)
+        return err_set(e, EINVAL, "%s: '%.100s' leaves the archive through a symlink", what, rel);
+    return err_set(e, errno, "%s: open '%.100s'", what, rel);
+}
+
+/* Check the content of FD (read to its end) against HEX; rewinds FD. */
+static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
+{
+    struct storage_sha256 s;
+    uint8_t d[SHA256_LEN];
+    char got[SHA256_HEX_LEN + 1];
+    auto_free char *buf = malloc(READ_BLOCK);
+
+    if (!buf)
+        return err_set(e, ENOMEM, "%s: verify", what);
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return err_set(e, errno, "%s: rewind", what);
+    storage_sha256_init(&s);
+    for (;;) {
+        ssize_t n = read(fd, buf, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_set(e, errno, "%s: read", what);
+        if (n == 0)
+            break;
+        storage_sha256_update(&s, buf, (size_t)n);
+    }
+    storage_sha256_final(&s, d);
+    storage_sha256_hex(d, got);
+    if (strcmp(got, hex) != 0)
+        return err_set(e, EINVAL,
+                       "%s sha256:%.12s...: digest mismatch (content is sha256:%.12s...)", what,
+                       hex, got);
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return err_set(e, errno, "%s: rewind", what);
+    return 0;
+}
+
+/* Read the JSON file REL beneath SRCFD (at most IMAGE_JSON_MAX bytes; checked against HEX
+ * when not NULL) and parse it. */
+static cJSON *read_json(int srcfd, const char *rel, const char *hex, const char *what,
+                        struct err *e)
+{
+    struct stat st;
+    auto_close int fd = open_blob(srcfd, rel, what, e);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) < 0) {
+        err_set(e, errno, "%s: stat '%.100s'", what, rel);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(e, EINVAL, "%s: '%.100s' is not a file", what, rel);
+        return NULL;
+    }
+    if (st.st_size > IMAGE_JSON_MAX) {
+        err_set(e, E2BIG, "%s: '%.100s' is larger than %d bytes", what, rel, IMAGE_JSON_MAX);
+        return NULL;
+    }
+    if (hex && verify_fd(fd, hex, what, e) < 0)
+        return NULL;
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    auto_free char *txt = malloc(cap);
+    if (!txt) {
+        err_set(e, ENOMEM, "%s: read", what);
+        return NULL;
+    }
+    for (;;) {
+        ssize_t n = read(fd, txt + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err_set(e, errno, "%s: read '%.100s'", what, rel);
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len == cap) {
+            err_set(e, E2BIG, "%s: '%.100s' grew while read", what, rel);
+            return NULL;
+        }
+    }
+    cJSON *root = cJSON_ParseWithLength(txt, len);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        err_set(e, EINVAL, "%s: parse '%.100s' near offset %ld", what, rel,
+                at && at >= txt && at <= txt + len ? (long)(at - txt) : -1L);
+    }
+    return root;
+}
+
+/* ---- load plans ---- */
+
+struct plan {
+    char config_rel[PATH_MAX_BERTH];
+    char config_hex[SHA256_HEX_LEN + 1]; /* "" when the name carries no digest */
+    int nlayers;
+    char layer_rel[IMAGE_LAYERS_MAX][256];
+    char layer_hex[IMAGE_LAYERS_MAX][SHA256_HEX_LEN + 1];
+    char name[256]; /* from the archive, "" when none */
+};
+
+/* The digest a docker-save path carries: blobs/sha256/<hex>, or <hex>.json for a config. */
+static void digest_of_path(const char *rel, int config, char hex[SHA256_HEX_LEN + 1])
+{
+    const char *base = strrchr(rel, '/');
+    base = base ? base + 1 : rel;
+    hex[0] = '\0';
+    if (strncmp(rel, "blobs/sha256/", 13) == 0 && is_hex64(rel + 13))
+        memcpy(hex, rel + 13, SHA256_HEX_LEN + 1);
+    else if (config && strlen(base) == SHA256_HEX_LEN + 5 &&
+             strcmp(base + SHA256_HEX_LEN, ".json") == 0 &&
+             strspn(base, "0123456789abcdef") == SHA256_HEX_LEN) {
+        memcpy(hex, base, SHA256_HEX_LEN);
+        hex[SHA256_HEX_LEN] = '\0';
+    }
+}
+
+static int plan_docker(int srcfd, struct plan *p, struct err *e)
+{
+    auto_json cJSON *root = read_json(srcfd, "manifest.json", NULL, "manifest.json", e);
+    if (!root)
+        return -1;
+    const cJSON *img = cJSON_GetArrayItem(root, 0);
+    if (!cJSON_IsArray(root) || !cJSON_IsObject(img))
+        return err_set(e, EINVAL, "manifest.json: not an array of image objects");
+    const char *config = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(img, "Config"));
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(img, "Layers");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(img, "RepoTags");
+    if (!config || !cJSON_IsArray(layers))
+        return err_set(e, EINVAL, "manifest.json: Config must be a string, Layers an array");
+    if (clean_name("manifest.json", config, p->config_rel, sizeof p->config_rel, e) < 0)
+        return err_wrap(e, "Config");
+    digest_of_path(p->config_rel, 1, p->config_hex);
+    int n = cJSON_GetArraySize(layers);
+    if (n > IMAGE_LAYERS_MAX)
+        return err_set(e, E2BIG, "manifest.json: %d layers, more than %d", n, IMAGE_LAYERS_MAX);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, layers)
+    {
+        const char *s = cJSON_GetStringValue(it);
+        if (!s)
+            return err_set(e, EINVAL, "manifest.json: Layers[%d] must be a string", p->nlayers);
+        if (clean_name("manifest.json", s, p->layer_rel[p->nlayers], sizeof p->layer_rel[0], e) < 0)
+            return err_wrap(e, "Layers[%d]", p->nlayers);
+        digest_of_path(p->layer_rel[p->nlayers], 0, p->layer_hex[p->nlayers]);
+        p->nlayers++;
+    }
+    const char *tag = cJSON_GetStringValue(cJSON_GetArrayItem(tags, 0));
+    if (cJSON_IsArray(tags) && tag &&
+        (size_t)snprintf(p->name, sizeof p->name, "%s", tag) >= sizeof p->name)
+        return err_set(e, ENAMETOOLONG, "manifest.json: RepoTags[0] '%.64s...'", tag);
+    return 0;
+}
+
+static int is_index_type(const char *mt)
+{
+    return mt && (strcmp(mt, "application/vnd.oci.image.index.v1+json") == 0 ||
+                  strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
+}
+
+/* The descriptor of MANIFESTS to load: linux/amd64, else the first that is not an attestation
+ * (platform unknown), else the first. */
+static const cJSON *pick_manifest(const cJSON *manifests, const char *what, struct err *e)
+{
+    const cJSON *it, *known = NULL;
+    if (!cJSON_IsArray(manifests) || cJSON_GetArraySize(manifests) == 0) {
+        err_set(e, EINVAL, "%s: no manifests", what);
+        return NULL;
+    }
+    cJSON_ArrayForEach(it, manifests)
+    {
+        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(it, "platform");
+        const char *os = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pl, "os"));
+        const char *arch =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pl, "architecture"));
+        if (os && arch && strcmp(os, "linux") == 0 && strcmp(arch, "amd64") == 0)
+            return it;
+        if (!known && !(os && strcmp(os, "unknown") == 0))
+            known = it;
+    }
+    return known ? known : cJSON_GetArrayItem(manifests, 0);
+}
+
+static int blob_rel(char *buf, size_t size, const char *hex, struct err *e)
+{
+    return util_fmt(buf, size, e, "blobs/sha256/%s", hex);
+}
+
+static int plan_oci(int srcfd, struct plan *p, struct err *e)
+{
+    char rel[128], hex[SHA256_HEX_LEN + 1];
+
+    auto_json cJSON *index = read_json(srcfd, "index.json", NULL, "index.json", e);
+    if (!index)
+        return -1;
+    const cJSON *desc =
+        pick_manifest(cJSON_GetObjectItemCaseSensitive(index, "manifests"), "index.json", e);
+    if (!desc)
+        return -1;
+    const cJSON *ann = cJSON_GetObjectItemCaseSensitive(desc, "annotations");
+    const char *ref = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ann, REF_NAME_KEY));
+    if (ref && (size_t)snprintf(p->name, sizeof p->name, "%s", ref) >= sizeof p->name)
+        return err_set(e, ENAMETOOLONG, "index.json: %s '%.64s...'", REF_NAME_KEY, ref);
+
+    auto_json cJSON *sub = NULL;
+    const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(desc, "mediaType"));
+    if (is_index_type(mt)) {
+        if (parse_digest("image index", cJSON_GetObjectItemCaseSensitive(desc, "digest"), hex, e) <
+                0 ||
+            blob_rel(rel, sizeof rel, hex, e) < 0)
+            return -1;
+        if (!(sub = read_json(srcfd, rel, hex, "image index", e)))
+            return -1;
+        desc = pick_manifest(cJSON_GetObjectItemCaseSensitive(sub, "manifests"), "image index", e);
+        if (!desc)
+            return -1;
+        mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(desc, "mediaType"));
+        if (is_index_type(mt))
+            return err_set(e, EINVAL, "image index: nested more than one level");
+    }
+    if (parse_digest("manifest", cJSON_GetObjectItemCaseSensitive(desc, "digest"), hex, e) < 0 ||
+        blob_rel(rel, sizeof rel, hex, e) < 0)
+        return -1;
+    auto_json cJSON *man = read_json(srcfd, rel, hex, "manifest", e);
+    if (!man)
+        return -1;
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(man, "config");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(man, "layers");
+    if (!cJSON_IsObject(config) || !cJSON_IsArray(layers))
+        return err_set(e, EINVAL,
+                       "manifest sha256:%.12s...: config must be an object, layers "
+                       "an array",
+                       hex);
+    if (parse_digest("config", cJSON_GetObjectItemCaseSensitive(config, "digest"), p->config_hex,
+                     e) < 0 ||
+        blob_rel(p->config_rel, sizeof p->config_rel, p->config_hex, e) < 0)
+        return -1;
+    int n = cJSON_GetArraySize(layers);
+    if (n > IMAGE_LAYERS_MAX)
+        return err_set(e, E2BIG, "manifest: %d layers, more than %d", n, IMAGE_LAYERS_MAX);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, layers)
+    {
+        int i = p->nlayers;
+        if (parse_digest("layer", cJSON_GetObjectItemCaseSensitive(it, "digest"), p->layer_hex[i],
+                         e) < 0 ||
+            blob_rel(p->layer_rel[i], sizeof p->layer_rel[i], p->layer_hex[i], e) < 0)
+            return err_wrap(e, "manifest layers[%d]", i);
+        p->nlayers++;
+    }
+    return 0;
+}
+
+/* ---- load ---- */
+
+static int mkdir_in(const char *dir, const char *sub, char *out, size_t size, struct err *e)
+{
+    if (util_fmt(out, size, e, "%s/%s", dir, sub) < 0)
+        return -1;
+    if (mkdir(out, 0755) < 0)
+        return err_set(e, errno, "mkdir '%s'", out);
+    /* the umask may have taken bits away */
+    if (chmod(out, 0755) < 0)
+        return err_set(e, errno, "chmod '%s'", out);
+    return 0;
+}
+
+/* The open source directory: SRC itself, or SRC (a tar) extracted into WORK/src. */
+static int open_source(const char *work, const char *src, struct err *e)
+{
+    struct stat st;
+    char dir[PATH_MAX_BERTH];
+
+    auto_close int fd = open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno, "open '%s'", src);
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "stat '%s'", src);
+    if (S_ISDIR(st.st_mode))
+        return take_fd(&fd);
+    if (!S_ISREG(st.st_mode))
+        return err_set(e, EINVAL, "'%s' is neither a directory nor a file", src);
+    if (mkdir_in(work, "src", dir, sizeof dir, e) < 0)
+        return -1;
+    auto_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return err_set(e, errno, "open '%s'", dir);
+    if (apply_fd(dfd, fd, src, 0, e) < 0)
+        return -1;
+    return take_fd(&dfd);
+}
+
+static int load_into(const char *work, const char *src, const char *name, const char *images_dir,
+                     char *loaded, size_t loaded_size, struct err *e)
+{
+    char img[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH], dst[PATH_MAX_BERTH];
+    struct storage_image_config cfg = {0};
+
+    auto_close int srcfd = open_source(work, src, e);
+    if (srcfd < 0)
+        return -1;
+    auto_free struct plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return err_set(e, ENOMEM, "load plan");
+    int rc;
+    if (faccessat(srcfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        rc = plan_docker(srcfd, p, e);
+    else if (faccessat(srcfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        rc = plan_oci(srcfd, p, e);
+    else
+        rc = err_set(e, EINVAL,
+                     "'%s' has neither manifest.json (docker save) nor index.json "
+                     "(OCI layout)",
+                     src);
+    if (rc < 0)
+        return -1;
+
+    if (!name && !*p->name)
+        return err_set(e, EINVAL, "the archive names no image: give a name");
+    if (!name)
+        name = p->name;
+    if (!storage_image_name_valid(name))
+        return err_set(e, EINVAL, "invalid image name '%.64s'%s", name,
+                       name == p->name ? " in the archive: give a name" : "");
+    if (util_fmt(loaded, loaded_size, e, "%s", name) < 0 ||
+        util_fmt(dst, sizeof dst, e, "%s/%s", images_dir, name) < 0)
+        return -1;
+
+    auto_json cJSON *cj =
+        read_json(srcfd, p->config_rel, *p->config_hex ? p->config_hex : NULL, "config", e);
+    if (!cj)
+        return -1;
+    /* the tree was parsed once already: print it back for the shared config parser */
+    auto_free char *ctxt = cJSON_PrintUnformatted(cj);
+    if (!ctxt)
+        return err_set(e, ENOMEM, "config");
+    if (storage_image_config_parse(ctxt, strlen(ctxt), &cfg, e) < 0)
+        return err_wrap(e, "config");
+    if (!cfg.created_ns)
+        cfg.created_ns = util_now_ns();
+
+    rc = mkdir_in(work, "image", img, sizeof img, e);
+    if (rc == 0)
+        rc = mkdir_in(img, "rootfs", rootfs, sizeof rootfs, e);
+    auto_close int rootfd = rc == 0 ? open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == 0 && rootfd < 0)
+        rc = err_set(e, errno, "open '%s'", rootfs);
+    for (int i = 0; rc == 0 && i < p->nlayers; i++) {
+        char label[96];
+        if (*p->layer_hex[i])
+            (void)snprintf(label, sizeof label, "sha256:%.12s...", p->layer_hex[i]);
+        else
+            (void)snprintf(label, sizeof label, "%.80s", p->layer_rel[i]);
+        auto_close int fd = open_blob(srcfd, p->layer_rel[i], "layer", e);
+        if (fd < 0)
+            rc = -1;
+        else if (*p->layer_hex[i] && verify_fd(fd, p->layer_hex[i], "layer", e) < 0)
+            rc = -1;
+        else
+            rc = apply_fd(rootfd, fd, label, 1, e);
+    }
+    if (rc == 0)
+        rc = storage_image_save(img, &cfg, e);
+    storage_image_config_free(&cfg);
+    if (rc < 0)
+        return -1;
+    return storage_image_commit(img, dst, e);
+}
+
+int storage_image_load_archive(const char *images_dir, const char *src, const char *name,
+                               char *loaded, size_t loaded_size, struct err *e)
+{
+    char work[PATH_MAX_BERTH];
+    struct err ce = {0};
+
+    if (name && !storage_image_name_valid(name))
+        return err_set(e, EINVAL, "load image: invalid image name '%.64s'", name);
+    if (util_mkdir_p(images_dir, 0700, e) < 0 ||
+        util_fmt(work, sizeof work, e, "%s/.tmp-load-XXXXXX", images_dir) < 0)
+        return err_wrap(e, "load image");
+    if (!mkdtemp(work))
+        return err_set(e, errno, "load image: mkdtemp '%s'", work);
+    int rc = load_into(work, src, name, images_dir, loaded, loaded_size, e);
+    if (rc < 0) {
+        (void)storage_remove_tree(work, &ce); /* best effort, the first error is what matters */
+        return err_wrap(e, "load image from '%s'", src);
+    }
+    if (storage_remove_tree(work, e) < 0)
+        return err_wrap(e, "load image: remove '%s'", work);
+    return 0;
+}
+
+int storage_image_import_tar(const char *images_dir, const char *name, const char *tar_path,
+                             struct err *e)
+{
+    char tmp[PATH_MAX_BERTH], dst[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH];
+    struct err ce = {0};
+
+    if (!storage_image_name_valid(name))
+        return err_set(e, EINVAL, "import image: invalid image name '%.64s'", name);
+    if (util_mkdir_p(images_dir, 0700, e) < 0 ||
+        util_fmt(tmp, sizeof tmp, e, "%s/.%s.tmp-XXXXXX", images_dir, name) < 0 ||
+        util_fmt(dst, sizeof dst, e, "%s/%s", images_dir, name) < 0)
+        return err_wrap(e, "import image '%s'", name);
+    auto_close int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno, "import image '%s': open '%s'", name, tar_path);
+    if (!mkdtemp(tmp))
+        return err_set(e, errno, "import image '%s': mkdtemp '%s'", name, tmp);
+    int rc = chmod(tmp, 0755) < 0 ? err_set(e, errno, "chmod '%s'", tmp) : 0;
+    if (rc == 0)
+        rc = mkdir_in(tmp, "rootfs", rootfs, sizeof rootfs, e);
+    auto_close int rootfd = rc == 0 ? open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == 0 && rootfd < 0)
+        rc = err_set(e, errno, "open '%s'", rootfs);
+    if (rc == 0)
+        rc = apply_fd(rootfd, fd, tar_path, 0, e);
+    if (rc == 0)
+        rc = storage_image_save_default(tmp, e);
+    if (rc < 0) {
+        (void)storage_remove_tree(tmp, &ce); /* best effort, the first error is what matters */
+        return err_wrap(e, "import image '%s'", name);
+    }
+    if (storage_image_commit(tmp, dst, e) < 0)
+        return err_wrap(e, "import image '%s'", name);
+    return 0;
+}
