@@ -589,11 +589,8 @@ static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
 {
     struct storage_sha256 s;
     uint8_t d[SHA256_LEN];
-    char got[SHA256_HEX_LEN + 1];
-    auto_free char *buf = malloc(READ_BLOCK);
+    char got[SHA256_HEX_LEN + 1], buf[READ_BLOCK];
 
-    if (!buf)
-        return err_set(e, ENOMEM, "%s: verify", what);
     if (lseek(fd, 0, SEEK_SET) < 0)
         return err_set(e, errno, "%s: rewind", what);
     storage_sha256_init(&s);
