@@ -54,9 +54,9 @@ static int clean_name(const char *label, const char *raw, char *rel, size_t size
     size_t n = 0;
 
     if (!raw)
-        return err_set(e, EINVAL, "layer %s: an entry without a name", label);
+        return err_set(e, EINVAL, "%s: an entry without a name", label);
     if (raw[0] == '/')
-        return err_set(e, EINVAL, "layer %s: entry '%.100s': absolute name refused", label, raw);
+        return err_set(e, EINVAL, "%s: entry '%.100s': absolute name refused", label, raw);
     for (const char *p = raw; *p;) {
         while (*p == '/')
             p++;
@@ -65,11 +65,10 @@ static int clean_name(const char *label, const char *raw, char *rel, size_t size
         const char *end = strchrnul(p, '/');
         size_t len = (size_t)(end - p);
         if (len == 2 && p[0] == '.' && p[1] == '.')
-            return err_set(e, EINVAL, "layer %s: entry '%.100s': '..' component refused", label,
-                           raw);
+            return err_set(e, EINVAL, "%s: entry '%.100s': '..' component refused", label, raw);
         if (!(len == 1 && p[0] == '.')) {
             if (n + 1 + len >= size)
-                return err_set(e, ENAMETOOLONG, "layer %s: entry '%.100s'", label, raw);
+                return err_set(e, ENAMETOOLONG, "%s: entry '%.100s'", label, raw);
             if (n)
                 rel[n++] = '/';
             memcpy(rel + n, p, len);
@@ -129,9 +128,9 @@ static int beneath_err(int code, const char *label, const char *entry, const cha
                        struct err *e)
 {
     if (code == EXDEV || code == ELOOP)
-        return err_set(e, EINVAL, "layer %s: entry '%.100s': %s leaves the root through a symlink",
-                       label, entry, what);
-    return err_set(e, code, "layer %s: entry '%.100s': open %s", label, entry, what);
+        return err_set(e, EINVAL, "%s: entry '%.100s': %s leaves the root through a symlink", label,
+                       entry, what);
+    return err_set(e, code, "%s: entry '%.100s': open %s", label, entry, what);
 }
 
 /* Open the directory REL beneath ROOTFD (O_PATH); with CREATE, missing directories are made
@@ -177,11 +176,11 @@ static struct archive *tar_open(int fd, const char *label, struct err *e)
 {
     struct archive *a = archive_read_new();
     if (!a) {
-        err_set(e, ENOMEM, "layer %s: archive reader", label);
+        err_set(e, ENOMEM, "%s: archive reader", label);
         return NULL;
     }
     if (lseek(fd, 0, SEEK_SET) < 0) {
-        err_set(e, errno, "layer %s: rewind", label);
+        err_set(e, errno, "%s: rewind", label);
         (void)archive_read_free(a); /* nothing was opened */
         return NULL;
     }
@@ -191,7 +190,7 @@ static struct archive *tar_open(int fd, const char *label, struct err *e)
         archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
         archive_read_support_format_tar(a) != ARCHIVE_OK ||
         archive_read_open_fd(a, fd, READ_BLOCK) != ARCHIVE_OK) {
-        err_set(e, EIO, "layer %s: open archive: %s", label, archive_error_string(a));
+        err_set(e, EIO, "%s: open archive: %s", label, archive_error_string(a));
         (void)archive_read_free(a); /* the open failed already */
         return NULL;
     }
@@ -207,8 +206,7 @@ static int tar_next(struct archive *a, struct archive_entry **ent, const char *l
     if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
         return 1;
     const char *msg = archive_error_string(a);
-    return err_set(e, EIO, "layer %s: truncated or corrupt archive: %s", label,
-                   msg ? msg : "read error");
+    return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, msg ? msg : "read error");
 }
 
 /* ---- applying a layer ---- */
@@ -254,11 +252,11 @@ static int set_meta(const struct apply *ap, int pfd, const char *name, mode_t mo
 {
     /* chown first: it clears set-id bits that chmod then restores */
     if (ap->owner && fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-        return err_set(e, errno, "layer %s: chown '%.100s'", ap->label, ap->rel);
+        return err_set(e, errno, "%s: chown '%.100s'", ap->label, ap->rel);
     if (!S_ISLNK(mode) && fchmodat(pfd, name, mode & 07777, 0) < 0)
-        return err_set(e, errno, "layer %s: chmod '%.100s'", ap->label, ap->rel);
+        return err_set(e, errno, "%s: chmod '%.100s'", ap->label, ap->rel);
     if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-        return err_set(e, errno, "layer %s: set times of '%.100s'", ap->label, ap->rel);
+        return err_set(e, errno, "%s: set times of '%.100s'", ap->label, ap->rel);
     return 0;
 }
 
@@ -272,14 +270,14 @@ static int write_data(struct archive *a, int fd, const struct apply *ap, struct 
         if (rc == ARCHIVE_EOF)
             return 0;
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-            return err_set(e, EIO, "layer %s: truncated or corrupt archive at '%.100s': %s",
-                           ap->label, ap->rel, archive_error_string(a));
+            return err_set(e, EIO, "%s: truncated or corrupt archive at '%.100s': %s", ap->label,
+                           ap->rel, archive_error_string(a));
         for (size_t done = 0; done < len;) {
             ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                return err_set(e, errno, "layer %s: write '%.100s'", ap->label, ap->rel);
+                return err_set(e, errno, "%s: write '%.100s'", ap->label, ap->rel);
             done += (size_t)n;
         }
     }
@@ -314,15 +312,14 @@ static int scan_layer(int fd, struct apply *ap, struct whiteouts *wh, struct err
         if (rc <= 0)
             return rc;
         if (++n > LAYER_ENTRIES_MAX)
-            return err_set(e, E2BIG, "layer %s: more than %d entries", ap->label,
-                           LAYER_ENTRIES_MAX);
+            return err_set(e, E2BIG, "%s: more than %d entries", ap->label, LAYER_ENTRIES_MAX);
         if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
             return -1;
         const char *hl = archive_entry_hardlink(ent);
         if (hl && clean_name(ap->label, hl, link, sizeof link, e) < 0)
             return err_wrap(e, "hard link '%.100s'", ap->rel);
         if (hl && !*link)
-            return err_set(e, EINVAL, "layer %s: entry '%.100s': hard link to the root", ap->label,
+            return err_set(e, EINVAL, "%s: entry '%.100s': hard link to the root", ap->label,
                            ap->rel);
         const char *base = strrchr(ap->rel, '/');
         base = base ? base + 1 : ap->rel;
@@ -333,17 +330,15 @@ static int scan_layer(int fd, struct apply *ap, struct whiteouts *wh, struct err
             continue; /* other .wh..wh. names are aufs metadata: ignored */
         if (strcmp(base, OPAQUE) != 0 &&
             (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0))
-            return err_set(e, EINVAL, "layer %s: entry '%.100s': invalid whiteout", ap->label,
-                           ap->rel);
+            return err_set(e, EINVAL, "%s: entry '%.100s': invalid whiteout", ap->label, ap->rel);
         if (wh->n >= LAYER_WHITEOUT_MAX)
-            return err_set(e, E2BIG, "layer %s: more than %d whiteouts", ap->label,
-                           LAYER_WHITEOUT_MAX);
+            return err_set(e, E2BIG, "%s: more than %d whiteouts", ap->label, LAYER_WHITEOUT_MAX);
         char **nv = realloc(wh->v, (wh->n + 1) * sizeof *nv);
         if (!nv)
-            return err_set(e, ENOMEM, "layer %s: whiteouts", ap->label);
+            return err_set(e, ENOMEM, "%s: whiteouts", ap->label);
         wh->v = nv;
         if (!(wh->v[wh->n] = strdup(ap->rel)))
-            return err_set(e, ENOMEM, "layer %s: whiteouts", ap->label);
+            return err_set(e, ENOMEM, "%s: whiteouts", ap->label);
         wh->n++;
     }
 }
@@ -364,7 +359,7 @@ static int apply_whiteout(struct apply *ap, const char *wh, struct err *e)
         if (dfd < 0)
             return beneath_err(errno, ap->label, wh, "the opaque directory", e);
         if (storage_remove_tree_at(dfd, ".", 1, parent, e) < 0)
-            return err_wrap(e, "layer %s: opaque directory '%.100s'", ap->label, parent);
+            return err_wrap(e, "%s: opaque directory '%.100s'", ap->label, parent);
         return 0;
     }
     auto_close int pfd = open_dir(ap->rootfd, parent, 0);
@@ -373,7 +368,7 @@ static int apply_whiteout(struct apply *ap, const char *wh, struct err *e)
     if (pfd < 0)
         return beneath_err(errno, ap->label, wh, "the whiteout's directory", e);
     if (storage_remove_tree_at(pfd, base + strlen(WHITEOUT), 0, wh, e) < 0)
-        return err_wrap(e, "layer %s: whiteout", ap->label);
+        return err_wrap(e, "%s: whiteout", ap->label);
     return 0;
 }
 
@@ -383,13 +378,13 @@ static int remember_dir(struct apply *ap, struct archive_entry *ent, struct err 
         size_t ncap = ap->cap ? ap->cap * 2 : 64;
         struct dir_meta *nv = realloc(ap->dirs, ncap * sizeof *nv);
         if (!nv)
-            return err_set(e, ENOMEM, "layer %s: directories", ap->label);
+            return err_set(e, ENOMEM, "%s: directories", ap->label);
         ap->dirs = nv;
         ap->cap = ncap;
     }
     struct dir_meta *d = &ap->dirs[ap->ndirs];
     if (!(d->rel = strdup(ap->rel)))
-        return err_set(e, ENOMEM, "layer %s: directories", ap->label);
+        return err_set(e, ENOMEM, "%s: directories", ap->label);
     d->mode = archive_entry_mode(ent);
     d->uid = (uid_t)archive_entry_uid(ent);
     d->gid = (gid_t)archive_entry_gid(ent);
@@ -417,10 +412,10 @@ static int extract_entry(struct archive *a, struct archive_entry *ent, struct ap
     const char *hl = archive_entry_hardlink(ent);
     int exists = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (!exists && errno != ENOENT)
-        return err_set(e, errno, "layer %s: stat '%.100s'", ap->label, ap->rel);
+        return err_set(e, errno, "%s: stat '%.100s'", ap->label, ap->rel);
     if (exists && !(type == AE_IFDIR && !hl && S_ISDIR(st.st_mode)) &&
         storage_remove_tree_at(pfd, name, 0, ap->rel, e) < 0)
-        return err_wrap(e, "layer %s: replace", ap->label);
+        return err_wrap(e, "%s: replace", ap->label);
 
     struct timespec ts[2];
     entry_times(ent, ts);
@@ -437,14 +432,13 @@ static int extract_entry(struct archive *a, struct archive_entry *ent, struct ap
         if (tfd < 0)
             return beneath_err(errno, ap->label, ap->rel, "the hard link's target", e);
         if (linkat(tfd, tname, pfd, name, 0) < 0)
-            return err_set(e, errno, "layer %s: hard link '%.100s' to '%.100s'", ap->label, ap->rel,
-                           hl);
+            return err_set(e, errno, "%s: hard link '%.100s' to '%.100s'", ap->label, ap->rel, hl);
         return 0;
     }
     switch (type) {
     case AE_IFDIR:
         if (!(exists && S_ISDIR(st.st_mode)) && mkdirat(pfd, name, 0700) < 0)
-            return err_set(e, errno, "layer %s: mkdir '%.100s'", ap->label, ap->rel);
+            return err_set(e, errno, "%s: mkdir '%.100s'", ap->label, ap->rel);
         /* mode and times at the end: a read-only directory still gets its entries, and
          * adding them changes the times */
         return remember_dir(ap, ent, e);
@@ -452,34 +446,34 @@ static int extract_entry(struct archive *a, struct archive_entry *ent, struct ap
         auto_close int fd =
             openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
-            return err_set(e, errno, "layer %s: create '%.100s'", ap->label, ap->rel);
+            return err_set(e, errno, "%s: create '%.100s'", ap->label, ap->rel);
         if (write_data(a, fd, ap, e) < 0)
             return -1;
         /* a sparse file may end in a hole */
         if (archive_entry_size_is_set(ent) && ftruncate(fd, archive_entry_size(ent)) < 0)
-            return err_set(e, errno, "layer %s: truncate '%.100s'", ap->label, ap->rel);
+            return err_set(e, errno, "%s: truncate '%.100s'", ap->label, ap->rel);
         break;
     }
     case AE_IFLNK: {
         const char *target = archive_entry_symlink(ent);
         if (!target || !*target || strlen(target) >= PATH_MAX)
-            return err_set(e, EINVAL, "layer %s: symlink '%.100s' without a valid target",
-                           ap->label, ap->rel);
+            return err_set(e, EINVAL, "%s: symlink '%.100s' without a valid target", ap->label,
+                           ap->rel);
         if (symlinkat(target, pfd, name) < 0)
-            return err_set(e, errno, "layer %s: symlink '%.100s'", ap->label, ap->rel);
+            return err_set(e, errno, "%s: symlink '%.100s'", ap->label, ap->rel);
         break;
     }
     case AE_IFCHR:
     case AE_IFBLK:
     case AE_IFIFO:
         if (mknodat(pfd, name, type | (mode & 07777), archive_entry_rdev(ent)) < 0)
-            return err_set(e, errno, "layer %s: mknod '%.100s'", ap->label, ap->rel);
+            return err_set(e, errno, "%s: mknod '%.100s'", ap->label, ap->rel);
         break;
     case AE_IFSOCK:
         return 0; /* a socket is only meaningful to the process that bound it */
     default:
-        return err_set(e, EINVAL, "layer %s: entry '%.100s': unsupported type %o", ap->label,
-                       ap->rel, (unsigned)type);
+        return err_set(e, EINVAL, "%s: entry '%.100s': unsupported type %o", ap->label, ap->rel,
+                       (unsigned)type);
     }
     return set_meta(ap, pfd, name, type | (mode & 07777), uid, gid, ts, e);
 }
@@ -550,7 +544,9 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
     auto_close int fd = open(layer_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, errno, "apply layer: open '%s'", layer_path);
-    return apply_fd(rootfd, fd, layer_path, 1, e);
+    char label[PATH_MAX_BERTH + 8];
+    (void)snprintf(label, sizeof label, "layer %s", layer_path); /* room for all of it */
+    return apply_fd(rootfd, fd, label, 1, e);
 }
 
 /* ---- blobs ---- */
@@ -866,7 +862,9 @@ static int open_source(const char *work, const char *src, struct err *e)
     auto_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return err_set(e, errno, "open '%s'", dir);
-    if (apply_fd(dfd, fd, src, 0, e) < 0)
+    char label[PATH_MAX_BERTH + 8];
+    (void)snprintf(label, sizeof label, "archive %s", src); /* room for all of it */
+    if (apply_fd(dfd, fd, label, 0, e) < 0)
         return -1;
     return take_fd(&dfd);
 }
@@ -929,9 +927,9 @@ static int load_into(const char *work, const char *src, const char *name, const 
     for (int i = 0; rc == 0 && i < p->nlayers; i++) {
         char label[96];
         if (*p->layer_hex[i])
-            (void)snprintf(label, sizeof label, "sha256:%.12s...", p->layer_hex[i]);
+            (void)snprintf(label, sizeof label, "layer sha256:%.12s...", p->layer_hex[i]);
         else
-            (void)snprintf(label, sizeof label, "%.80s", p->layer_rel[i]);
+            (void)snprintf(label, sizeof label, "layer %.80s", p->layer_rel[i]);
         auto_close int fd = open_blob(srcfd, p->layer_rel[i], "layer", e);
         if (fd < 0)
             rc = -1;
@@ -986,6 +984,8 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     auto_close int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, errno, "import image '%s': open '%s'", name, tar_path);
+    char label[PATH_MAX_BERTH + 12];
+    (void)snprintf(label, sizeof label, "rootfs tar %s", tar_path); /* room for all of it */
     if (!mkdtemp(tmp))
         return err_set(e, errno, "import image '%s': mkdtemp '%s'", name, tmp);
     int rc = chmod(tmp, 0755) < 0 ? err_set(e, errno, "chmod '%s'", tmp) : 0;
@@ -995,7 +995,7 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
     if (rc == 0)
-        rc = apply_fd(rootfd, fd, tar_path, 0, e);
+        rc = apply_fd(rootfd, fd, label, 0, e);
     if (rc == 0)
         rc = storage_image_save_default(tmp, e);
     if (rc < 0) {
