@@ -156,9 +156,11 @@ int sv_helper(struct sv *sv, int (*fn)(void *arg, struct err *e), void *arg,
         (void)close(p[0]);
         int flags = fcntl(p[1], F_GETFL);
         (void)fcntl(p[1], F_SETFL, flags & ~O_NONBLOCK);
-        if (fn(arg, &ce) == 0)
+        int rc = fn(arg, &ce);
+        if (rc == 0 && !ce.msg[0])
             _exit(0);
-        _exit(write(p[1], &ce, sizeof ce) == (ssize_t)sizeof ce ? 1 : 2);
+        /* a failure's error, or a success's result text */
+        _exit(write(p[1], &ce, sizeof ce) == (ssize_t)sizeof ce ? (rc == 0 ? 0 : 1) : 2);
     }
     (void)close(p[1]);
     s->h.pid = pid;
@@ -188,12 +190,10 @@ static int helper_reap(struct sv *sv, pid_t pid, int status)
         (void)close(h->fd);
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         struct err e = {0};
-        if (!ok) {
-            if (h->result)
-                e = *h->result;
-            else
-                err_set(&e, 0, "helper %d failed (status %d)", (int)pid, status);
-        }
+        if (h->result)
+            e = *h->result;
+        else if (!ok)
+            err_set(&e, 0, "helper %d failed (status %d)", (int)pid, status);
         if (h->done)
             h->done(sv, h->data, ok, &e);
         free(h->result);

@@ -95,7 +95,8 @@ void sv_add(struct sv *sv, struct ctr *c);
 void sv_remove(struct sv *sv, struct ctr *c);
 
 /* Run FN(ARG) in a forked helper; DONE(sv, data, ok, err) when it exits. FN returns 0 or -1
- * with its struct err, which travels back through a pipe. */
+ * with its struct err, which travels back through a pipe; on success FN may leave a result
+ * text in its err's msg (code 0), which DONE gets the same way. */
 int sv_helper(struct sv *sv, int (*fn)(void *arg, struct err *e), void *arg,
               void (*done)(struct sv *sv, void *data, int ok, const struct err *e), void *data,
               struct err *e);

@@ -28,6 +28,7 @@
 #include "core/util.h"
 #include "core/view.h"
 #include "core/volume.h"
+#include "storage/archive.h"
 #include "storage/image.h"
 
 #define BERTH_VERSION "0.1.0"
@@ -1314,15 +1315,30 @@ static void v_events(struct client *cl, const struct proto_req *req)
 struct import_job {
     struct sv *sv;
     struct client *cl;
+    int load; /* image load (an archive), else image import (a directory or a rootfs tar) */
     char images_dir[PATH_MAX_BERTH];
-    char name[256];
+    char name[256]; /* "" for a load named by the archive */
     char src[PATH_MAX_BERTH];
 };
 
+/* In the helper: a load leaves the name of the image it made as its result. */
 static int import_fn(void *arg, struct err *e)
 {
     struct import_job *j = arg;
-    return storage_image_import_dir(j->images_dir, j->name, j->src, e);
+    struct stat st;
+    char loaded[IMAGE_NAME_MAX];
+    if (j->load) {
+        if (storage_image_load_archive(j->images_dir, j->src, j->name[0] ? j->name : NULL, loaded,
+                                       sizeof loaded, e) < 0)
+            return -1;
+        (void)snprintf(e->msg, sizeof e->msg, "%s", loaded);
+        e->code = 0;
+        return 0;
+    }
+    if (stat(j->src, &st) < 0)
+        return err_set(e, errno, "'%s'", j->src);
+    return S_ISDIR(st.st_mode) ? storage_image_import_dir(j->images_dir, j->name, j->src, e)
+                               : storage_image_import_tar(j->images_dir, j->name, j->src, e);
 }
 
 static void import_done(struct sv *sv, void *data, int ok, const struct err *e)
@@ -1331,14 +1347,21 @@ static void import_done(struct sv *sv, void *data, int ok, const struct err *e)
     for (struct client *cl = sv->clients; cl; cl = cl->next) {
         if (cl != j->cl || cl->dead || cl->op != OP_IMPORT)
             continue;
-        if (ok)
+        if (ok && j->load) {
+            cJSON *r = cJSON_CreateObject();
+            if (r)
+                cJSON_AddStringToObject(r, "Name", e->msg);
+            client_reply_json(cl, r);
+        } else if (ok) {
             client_reply_ok(cl, NULL);
-        else
-            client_reply_err(cl, 500, "import image '%s': %s", j->name, e->msg);
+        } else {
+            client_reply_err(cl, e->code == EINVAL || e->code == ENOENT ? 400 : 500, "%s %s: %s",
+                             j->load ? "load" : "import image", j->load ? j->src : j->name, e->msg);
+        }
         client_op_done(cl);
     }
     if (!ok)
-        log_err(e, "import image '%s'", j->name);
+        log_err(e, "%s '%s'", j->load ? "load" : "import image", j->load ? j->src : j->name);
     free(j);
 }
 
@@ -1356,17 +1379,22 @@ static void v_image(struct client *cl, const struct proto_req *req)
             client_reply_json(cl, arr);
         return;
     }
-    if (strcmp(sub, "import") == 0) {
-        if (req->npos != 3) {
-            client_reply_err(cl, 400, "usage: image import NAME DIR");
+    int load = strcmp(sub, "load") == 0;
+    if (strcmp(sub, "import") == 0 || load) {
+        const char *name = load ? proto_opt(req, "name") : req->npos == 3 ? req->pos[1].s : NULL;
+        const char *src = req->pos[req->npos - 1].s;
+        if (req->npos != (load ? 2 : 3)) {
+            client_reply_err(cl, 400,
+                             load ? "usage: image load [name=NAME] ARCHIVE"
+                                  : "usage: image import NAME DIR|TAR");
             return;
         }
-        if (req->pos[2].s[0] != '/') {
-            client_reply_err(cl, 400, "image import: the source must be an absolute path");
+        if (src[0] != '/') {
+            client_reply_err(cl, 400, "image %s: the source must be an absolute path", sub);
             return;
         }
-        if (!util_valid_name(req->pos[1].s)) {
-            client_reply_err(cl, 400, "invalid image name '%s'", req->pos[1].s);
+        if (name && !(load ? storage_image_name_valid(name) : util_valid_name(name))) {
+            client_reply_err(cl, 400, "invalid image name '%s'", name);
             return;
         }
         struct import_job *j = calloc(1, sizeof *j);
@@ -1376,9 +1404,10 @@ static void v_image(struct client *cl, const struct proto_req *req)
         }
         j->sv = sv;
         j->cl = cl;
+        j->load = load;
         if (util_fmt(j->images_dir, sizeof j->images_dir, &e, "%s", sv->images_dir) < 0 ||
-            util_fmt(j->name, sizeof j->name, &e, "%s", req->pos[1].s) < 0 ||
-            util_fmt(j->src, sizeof j->src, &e, "%s", req->pos[2].s) < 0 ||
+            util_fmt(j->name, sizeof j->name, &e, "%s", name ? name : "") < 0 ||
+            util_fmt(j->src, sizeof j->src, &e, "%s", src) < 0 ||
             sv_helper(sv, import_fn, j, import_done, j, &e) < 0) {
             free(j);
             client_reply_err(cl, 500, "%s", e.msg);
@@ -1416,7 +1445,7 @@ static void v_image(struct client *cl, const struct proto_req *req)
         client_reply_ok(cl, NULL);
         return;
     }
-    client_reply_err(cl, 400, "unknown image command '%s' (ls, import, rm)", sub);
+    client_reply_err(cl, 400, "unknown image command '%s' (ls, import, load, rm)", sub);
 }
 
 /* network create [subnet=CIDR] [gateway=IP] NAME | ls | rm NAME | inspect NAME... */
@@ -1595,7 +1624,7 @@ static const struct verb verbs[] = {
     {"inspect", v_inspect, " ", 1, 1, 0},
     {"logs", v_logs, " follow tail since until timestamps ", 1, 1, 0},
     {"events", v_events, " since until filter ", 0, 0, 0},
-    {"image", v_image, " ", 1, 3, 0},
+    {"image", v_image, " name ", 1, 3, 0},
     {"stats", v_stats, " ", 0, 64, 0},
     {"network", v_network, " subnet gateway ", 1, 65, 0},
     {"volume", v_volume, " label force all ", 1, 65, 0},

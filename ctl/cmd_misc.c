@@ -209,14 +209,70 @@ static int image_rm(int argc, char **argv)
     return client_each(&(struct client_each){.verb = "image", .words = " rm"}, a.pos, a.npos);
 }
 
+enum { LOAD_INPUT, LOAD_NAME, LOAD_QUIET, LOAD_NFLAGS };
+static const struct client_flag load_flags[LOAD_NFLAGS] = {
+    [LOAD_INPUT] = {'i', "input", 1},
+    [LOAD_NAME] = {0, "name", 1},
+    [LOAD_QUIET] = {'q', "quiet", 0},
+};
+
+/* berth [image] load -i ARCHIVE [--name NAME]: an OCI layout (directory or tar) or a
+ * `docker save` tarball, read by berthd. */
+int cmd_load(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "load",
+                                            .usage = "-i ARCHIVE [--name NAME]",
+                                            .flags = load_flags,
+                                            .nflags = LOAD_NFLAGS,
+                                            .max_args = 1};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    auto_buf struct proto_buf req = {0};
+    struct err e = {0};
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    const char *in = client_args_last(&a, LOAD_INPUT);
+    if (!in && a.npos)
+        in = a.pos[0];
+    if (!in) {
+        client_error("load: give the archive with -i ARCHIVE (berthd reads it; stdin is not "
+                     "supported)");
+        return CLIENT_EXIT_FAIL;
+    }
+    auto_free char *path = realpath(in, NULL);
+    if (!path) {
+        client_error("load: '%s': %s", in, strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    const char *name = client_args_last(&a, LOAD_NAME);
+    if (proto_buf_word(&req, "image") < 0 || (name && proto_buf_opt(&req, "name", name) < 0) ||
+        proto_buf_word(&req, "load") < 0 || proto_buf_word(&req, path) < 0) {
+        client_error("build request: %s", strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    if (!client_args_bool(&a, LOAD_QUIET))
+        fprintf(stderr, "Loading %s ...\n", path);
+    int code = client_call(&c, &req, -1, &body, &e);
+    if (code != 200) {
+        client_error("%s", code < 0 ? err_str(&e) : body);
+        return CLIENT_EXIT_FAIL;
+    }
+    auto_json cJSON *j = client_json_parse(body, &e);
+    printf("Loaded image: %s\n", j ? client_json_str(j, "Name") : "");
+    return 0;
+}
+
 int cmd_image(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*fn)(int, char **);
     } subs[] = {
-        {"ls", image_ls}, {"list", image_ls},   {"import", image_import},
-        {"rm", image_rm}, {"remove", image_rm},
+        {"ls", image_ls},   {"list", image_ls}, {"import", image_import},
+        {"load", cmd_load}, {"rm", image_rm},   {"remove", image_rm},
     };
     const char *sub = argc > 1 ? argv[1] : "--help";
 
@@ -226,6 +282,7 @@ int cmd_image(int argc, char **argv)
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         printf("Usage:  berth image COMMAND\n\nCommands:\n  ls          List images\n"
                "  import      Import a directory or rootfs tarball as NAME\n"
+               "  load        Load an OCI archive or a docker save tarball\n"
                "  rm          Remove one or more images\n");
         return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
     }

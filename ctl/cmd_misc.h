@@ -8,6 +8,7 @@ int cmd_image(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_ping(int argc, char **argv);

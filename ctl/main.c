@@ -43,6 +43,7 @@ static const struct {
     {"events", cmd_events, "Get real time events from berthd"},
     {"image", cmd_image, "Manage images (ls, import, rm)"},
     {"images", cmd_images, NULL},
+    {"load", cmd_load, "Load an image from an OCI archive or a docker save tarball"},
     {"info", cmd_info, "Display system-wide information"},
     {"version", cmd_version, "Show the berth version information"},
     {"ping", cmd_ping, "Check that berthd answers"},

@@ -24,7 +24,6 @@
 
 #define IMAGE_CONFIG_MAX (1024 * 1024) /* config.json size limit */
 #define TREE_DEPTH_MAX   256           /* directory nesting for copy, size and removal */
-#define IMAGE_NAME_MAX   256
 #define DEFAULT_PATH     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static void json_deletep(cJSON **j)

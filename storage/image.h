@@ -10,6 +10,7 @@
 struct err;
 
 #define IMAGE_CFG_ARGS_MAX    256
+#define IMAGE_NAME_MAX        256         /* an image name, with its NUL */
 #define IMAGE_HEALTHCHECK_MAX (16 * 1024) /* compact JSON text of a Healthcheck object */
 struct storage_image_config {
     char **cmd; /* NULL-terminated, malloc'd; NULL when the image has none */

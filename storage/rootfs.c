@@ -471,13 +471,24 @@ int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
 {
     char opts[3 * PATH_MAX_BERTH];
 
-    if (check_overlay_path("lower", r->lower, e) < 0 ||
-        check_overlay_path("upper", r->upper, e) < 0 ||
+    /* an image named "name:tag" has a ':' in its path, which overlay's options cannot carry:
+     * name the lower directory by an fd instead (the kernel follows the magic link) */
+    char lower_fd_path[FD_PATH_MAX];
+    auto_close int lower_fd = -1;
+    const char *lower = r->lower;
+    if (lower && strpbrk(lower, ",:\\")) {
+        lower_fd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (lower_fd < 0)
+            return err_set(e, errno, "open image rootfs '%s'", lower);
+        fd_path(lower_fd, lower_fd_path);
+        lower = lower_fd_path;
+    }
+    if (check_overlay_path("lower", lower, e) < 0 || check_overlay_path("upper", r->upper, e) < 0 ||
         check_overlay_path("work", r->work, e) < 0 || !r->merged)
         return err_wrap(e, "set up rootfs");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return err_set(e, errno, "make mounts private");
-    if (util_fmt(opts, sizeof opts, e, "lowerdir=%s,upperdir=%s,workdir=%s", r->lower, r->upper,
+    if (util_fmt(opts, sizeof opts, e, "lowerdir=%s,upperdir=%s,workdir=%s", lower, r->upper,
                  r->work) < 0)
         return err_wrap(e, "overlay options");
     if (mount("overlay", r->merged, "overlay", MS_NODEV, opts) < 0)

@@ -456,8 +456,9 @@ static void test_setup(void)
 
     ok(count_lines("/proc/self/mounts") == before, "no mount leaked into the host namespace");
 
-    /* a merged path with a comma cannot be expressed in overlay options */
-    struct storage_rootfs bad = {.lower = "/a,b", .upper = "/u", .work = "/w", .merged = "/m"};
+    /* an upper path with a comma cannot be expressed in overlay options (a lower one, such as
+     * an image "name:tag", is passed as an fd path instead: images.bats) */
+    struct storage_rootfs bad = {.lower = "/l", .upper = "/u,v", .work = "/w", .merged = "/m"};
     ok(storage_rootfs_setup(&bad, &e) < 0 && e.code == EINVAL,
        "overlay path with ',' rejected before any mount (%s)", e.msg);
 }
