@@ -465,19 +465,20 @@ int mount_from_json(const cJSON *j, struct ctr_mount *m, struct err *e)
         return -1;
     if (set_target(m, dst, strlen(dst), e) < 0)
         return err_wrap(e, "mount");
-    if (src && m->type != CTR_MOUNT_TMPFS) {
-        int bad = m->type == CTR_MOUNT_BIND ? clean_path(src, strlen(src), "source", &m->source, e)
-                  : (mount_volume_name_valid(src) && (m->source = strdup(src)))
-                      ? 0
-                      : err_set(e, EINVAL, "mount: bad volume name");
-        if (bad < 0) {
+    /* a bind has a host path, a volume its name (an anonymous one is named at create) */
+    if (m->type != CTR_MOUNT_TMPFS) {
+        if (!src)
+            err_set(e, EINVAL, "mount: %s without a source", type);
+        else if (m->type == CTR_MOUNT_BIND)
+            (void)clean_path(src, strlen(src), "source", &m->source, e);
+        else if (!mount_volume_name_valid(src))
+            err_set(e, EINVAL, "mount: bad volume name");
+        else if (!(m->source = strdup(src)))
+            err_set(e, ENOMEM, "mount");
+        if (!m->source) {
             mount_free(m);
             return -1;
         }
-    }
-    if ((m->type == CTR_MOUNT_BIND && !m->source) || (m->type == CTR_MOUNT_VOLUME && !m->source)) {
-        mount_free(m);
-        return err_set(e, EINVAL, "mount: %s without a source", type);
     }
     m->read_only = ro != 0;
     m->anonymous = anon != 0;

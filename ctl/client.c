@@ -853,6 +853,21 @@ cJSON *client_json_parse(const char *s, struct err *e)
     return j;
 }
 
+cJSON *client_call_json(struct client_conn *c, const struct proto_buf *req)
+{
+    struct err e = {0};
+    const char *body;
+    int code = client_call(c, req, -1, &body, &e);
+    if (code != 200) {
+        client_error("%s", code < 0 ? err_str(&e) : body);
+        return NULL;
+    }
+    cJSON *j = client_json_parse(body, &e);
+    if (!j)
+        client_error("%s", err_str(&e));
+    return j;
+}
+
 void client_json_freep(cJSON **j)
 {
     cJSON_Delete(*j);

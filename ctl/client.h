@@ -170,6 +170,9 @@ void client_fmt_time(int64_t ns, char *buf, size_t size);
 /* cJSON helpers: parse a reply's JSON (E says where it broke); a member's string ("" when
  * absent or not a string) and number (0 when absent). */
 struct cJSON *client_json_parse(const char *s, struct err *e);
+/* client_call, then its ok body parsed: NULL after printing the error (berthd's refusal, a
+ * transport failure or malformed JSON). */
+struct cJSON *client_call_json(struct client_conn *c, const struct proto_buf *req);
 void client_json_freep(struct cJSON **j);
 #define auto_json __attribute__((cleanup(client_json_freep)))
 const char *client_json_str(const struct cJSON *o, const char *key);

@@ -126,21 +126,30 @@ static int image_row(const cJSON *img, int kind, int trunc, struct client_table 
     return 0;
 }
 
-static int image_ls(int argc, char **argv)
+/* `KIND ls` of images, networks and volumes: -q (ROW gets kind -1), --no-trunc, --format
+ * table|json. ROW prints or adds one item. */
+struct list_kind {
+    const char *name; /* "image ls" */
+    const char *verb; /* "image" */
+    const char *const *header;
+    size_t ncols;
+    int (*row)(const cJSON *item, int kind, int trunc, struct client_table *t);
+};
+
+static int list_cmd(int argc, char **argv, const struct list_kind *k)
 {
-    static const struct client_spec spec = {.name = "image ls",
-                                            .usage = "[OPTIONS]",
-                                            .flags = image_ls_flags,
-                                            .nflags = IMG_NFLAGS,
-                                            .max_args = 0};
-    static const char *const header[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
-    static const char *const words[] = {"image", "ls", NULL};
+    const struct client_spec spec = {.name = k->name,
+                                     .usage = "[OPTIONS]",
+                                     .flags = image_ls_flags,
+                                     .nflags = IMG_NFLAGS,
+                                     .max_args = 0};
+    const char *const words[] = {k->verb, "ls", NULL};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    struct client_table t = {.ncols = ARRAY_LEN(header)};
+    struct client_table t = {.ncols = k->ncols};
     struct err e = {0};
     const char *body;
-    const cJSON *img;
+    const cJSON *item;
 
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
@@ -156,22 +165,39 @@ static int image_ls(int argc, char **argv)
     if (call_words(&c, words, &body) < 0)
         return CLIENT_EXIT_FAIL;
     auto_json cJSON *list = client_json_parse(body, &e);
-    if (!list || (kind == 0 && client_table_row(&t, header) < 0)) {
+    if (!list || (kind == 0 && client_table_row(&t, k->header) < 0)) {
         client_error("%s", list ? "out of memory" : err_str(&e));
         client_table_free(&t);
         return CLIENT_EXIT_FAIL;
     }
-    rc = 0;
-    cJSON_ArrayForEach(img, list)
+    int trunc = !client_args_bool(&a, IMG_NO_TRUNC);
+    cJSON_ArrayForEach(item, list)
     {
         if (rc == 0)
-            rc = image_row(img, kind, !client_args_bool(&a, IMG_NO_TRUNC), &t);
+            rc = k->row(item, kind, trunc, &t);
     }
     if (rc < 0)
-        client_error("format image list: out of memory");
+        client_error("format %s: out of memory", k->name);
     client_table_print(&t, stdout);
     client_table_free(&t);
     return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+}
+
+/* --format json of a network or volume: berthd's own object, one line. */
+static int json_row(const cJSON *item)
+{
+    auto_free char *txt = cJSON_PrintUnformatted(item);
+    if (!txt)
+        return -1;
+    printf("%s\n", txt);
+    return 0;
+}
+
+static int image_ls(int argc, char **argv)
+{
+    static const char *const header[] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
+    static const struct list_kind k = {"image ls", "image", header, ARRAY_LEN(header), image_row};
+    return list_cmd(argc, argv, &k);
 }
 
 static int image_import(int argc, char **argv)
@@ -228,8 +254,6 @@ int cmd_load(int argc, char **argv)
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     auto_buf struct proto_buf req = {0};
-    struct err e = {0};
-    const char *body;
 
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
@@ -255,13 +279,10 @@ int cmd_load(int argc, char **argv)
     }
     if (!client_args_bool(&a, LOAD_QUIET))
         fprintf(stderr, "Loading %s ...\n", path);
-    int code = client_call(&c, &req, -1, &body, &e);
-    if (code != 200) {
-        client_error("%s", code < 0 ? err_str(&e) : body);
+    auto_json cJSON *j = client_call_json(&c, &req);
+    if (!j)
         return CLIENT_EXIT_FAIL;
-    }
-    auto_json cJSON *j = client_json_parse(body, &e);
-    printf("Loaded image: %s\n", j ? client_json_str(j, "Name") : "");
+    printf("Loaded image: %s\n", client_json_str(j, "Name"));
     return 0;
 }
 
@@ -319,8 +340,6 @@ static int network_create(int argc, char **argv)
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     auto_buf struct proto_buf req = {0};
-    struct err e = {0};
-    const char *body;
 
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
@@ -334,73 +353,35 @@ static int network_create(int argc, char **argv)
         client_error("build request: %s", strerror(errno));
         return CLIENT_EXIT_FAIL;
     }
-    int code = client_call(&c, &req, -1, &body, &e);
-    if (code != 200) {
-        client_error("%s", code < 0 ? err_str(&e) : body);
+    auto_json cJSON *j = client_call_json(&c, &req);
+    if (!j)
         return CLIENT_EXIT_FAIL;
-    }
-    auto_json cJSON *j = client_json_parse(body, &e);
-    printf("%s\n", j ? client_json_str(j, "Id") : "");
+    printf("%s\n", client_json_str(j, "Id"));
     return 0;
+}
+
+static int network_row(const cJSON *n, int kind, int trunc, struct client_table *t)
+{
+    char id[CTR_ID_LEN + 1];
+    (void)snprintf(id, trunc ? CTR_SHORT_ID_LEN + 1 : sizeof id, "%s",
+                   client_json_str(n, "Id")); /* cuts on purpose */
+    if (kind < 0) {
+        printf("%s\n", id);
+        return 0;
+    }
+    if (kind > 0)
+        return json_row(n);
+    const char *row[] = {id, client_json_str(n, "Name"), client_json_str(n, "Driver"),
+                         client_json_str(n, "Scope")};
+    return client_table_row(t, row);
 }
 
 static int network_ls(int argc, char **argv)
 {
-    static const struct client_spec spec = {.name = "network ls",
-                                            .usage = "[OPTIONS]",
-                                            .flags = image_ls_flags,
-                                            .nflags = IMG_NFLAGS,
-                                            .max_args = 0};
     static const char *const header[] = {"NETWORK ID", "NAME", "DRIVER", "SCOPE"};
-    static const char *const words[] = {"network", "ls", NULL};
-    auto_args struct client_args a = {0};
-    auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    struct client_table t = {.ncols = ARRAY_LEN(header)};
-    struct err e = {0};
-    const char *body;
-    const cJSON *n;
-
-    int rc = client_args_parse(&a, &spec, argc, argv);
-    if (rc != 0)
-        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    int kind = client_format(client_args_last(&a, IMG_FORMAT));
-    if (kind < 0) {
-        client_error("unsupported format: %s (use table or json)",
-                     client_args_last(&a, IMG_FORMAT));
-        return CLIENT_EXIT_FAIL;
-    }
-    if (call_words(&c, words, &body) < 0)
-        return CLIENT_EXIT_FAIL;
-    auto_json cJSON *list = client_json_parse(body, &e);
-    if (!list) {
-        client_error("%s", err_str(&e));
-        return CLIENT_EXIT_FAIL;
-    }
-    int trunc = !client_args_bool(&a, IMG_NO_TRUNC), quiet = client_args_bool(&a, IMG_QUIET);
-    if (!quiet && kind == 0 && client_table_row(&t, header) < 0)
-        rc = -1;
-    cJSON_ArrayForEach(n, list)
-    {
-        char id[CTR_ID_LEN + 1];
-        (void)snprintf(id, trunc ? CTR_SHORT_ID_LEN + 1 : sizeof id, "%s",
-                       client_json_str(n, "Id")); /* cuts on purpose */
-        if (quiet) {
-            printf("%s\n", id);
-        } else if (kind == 0) {
-            const char *row[] = {id, client_json_str(n, "Name"), client_json_str(n, "Driver"),
-                                 client_json_str(n, "Scope")};
-            if (rc == 0 && client_table_row(&t, row) < 0)
-                rc = -1;
-        } else {
-            auto_free char *txt = cJSON_PrintUnformatted(n);
-            printf("%s\n", txt ? txt : "{}");
-        }
-    }
-    if (rc < 0)
-        client_error("format network list: out of memory");
-    client_table_print(&t, stdout);
-    client_table_free(&t);
-    return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+    static const struct list_kind k = {"network ls", "network", header, ARRAY_LEN(header),
+                                       network_row};
+    return list_cmd(argc, argv, &k);
 }
 
 static int network_rm(int argc, char **argv)
@@ -491,8 +472,6 @@ static int volume_create(int argc, char **argv)
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     auto_buf struct proto_buf req = {0};
-    struct err e = {0};
-    const char *body;
 
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
@@ -505,69 +484,32 @@ static int volume_create(int argc, char **argv)
         client_error("build request: %s", strerror(errno));
         return CLIENT_EXIT_FAIL;
     }
-    int code = client_call(&c, &req, -1, &body, &e);
-    if (code != 200) {
-        client_error("%s", code < 0 ? err_str(&e) : body);
+    auto_json cJSON *j = client_call_json(&c, &req);
+    if (!j)
         return CLIENT_EXIT_FAIL;
-    }
-    auto_json cJSON *j = client_json_parse(body, &e);
-    printf("%s\n", j ? client_json_str(j, "Name") : "");
+    printf("%s\n", client_json_str(j, "Name"));
     return 0;
+}
+
+static int volume_row(const cJSON *v, int kind, int trunc, struct client_table *t)
+{
+    (void)trunc;
+    if (kind < 0) {
+        printf("%s\n", client_json_str(v, "Name"));
+        return 0;
+    }
+    if (kind > 0)
+        return json_row(v);
+    const char *row[] = {client_json_str(v, "Driver"), client_json_str(v, "Name")};
+    return client_table_row(t, row);
 }
 
 static int volume_ls(int argc, char **argv)
 {
-    static const struct client_spec spec = {.name = "volume ls",
-                                            .usage = "[OPTIONS]",
-                                            .flags = image_ls_flags,
-                                            .nflags = IMG_NFLAGS,
-                                            .max_args = 0};
     static const char *const header[] = {"DRIVER", "VOLUME NAME"};
-    static const char *const words[] = {"volume", "ls", NULL};
-    auto_args struct client_args a = {0};
-    auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    struct client_table t = {.ncols = ARRAY_LEN(header)};
-    struct err e = {0};
-    const char *body;
-    const cJSON *v;
-
-    int rc = client_args_parse(&a, &spec, argc, argv);
-    if (rc != 0)
-        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    int kind = client_format(client_args_last(&a, IMG_FORMAT));
-    if (kind < 0) {
-        client_error("unsupported format: %s (use table or json)",
-                     client_args_last(&a, IMG_FORMAT));
-        return CLIENT_EXIT_FAIL;
-    }
-    if (call_words(&c, words, &body) < 0)
-        return CLIENT_EXIT_FAIL;
-    auto_json cJSON *list = client_json_parse(body, &e);
-    if (!list) {
-        client_error("%s", err_str(&e));
-        return CLIENT_EXIT_FAIL;
-    }
-    int quiet = client_args_bool(&a, IMG_QUIET);
-    if (!quiet && kind == 0 && client_table_row(&t, header) < 0)
-        rc = -1;
-    cJSON_ArrayForEach(v, list)
-    {
-        if (quiet) {
-            printf("%s\n", client_json_str(v, "Name"));
-        } else if (kind == 0) {
-            const char *row[] = {client_json_str(v, "Driver"), client_json_str(v, "Name")};
-            if (rc == 0 && client_table_row(&t, row) < 0)
-                rc = -1;
-        } else {
-            auto_free char *txt = cJSON_PrintUnformatted(v);
-            printf("%s\n", txt ? txt : "{}");
-        }
-    }
-    if (rc < 0)
-        client_error("format volume list: out of memory");
-    client_table_print(&t, stdout);
-    client_table_free(&t);
-    return rc < 0 ? CLIENT_EXIT_FAIL : 0;
+    static const struct list_kind k = {"volume ls", "volume", header, ARRAY_LEN(header),
+                                       volume_row};
+    return list_cmd(argc, argv, &k);
 }
 
 enum { VOL_RM_FORCE, VOL_RM_NFLAGS };

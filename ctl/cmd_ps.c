@@ -333,8 +333,6 @@ int cmd_port(int argc, char **argv)
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
     auto_buf struct proto_buf req = {0};
-    struct err e = {0};
-    const char *body;
     char want[32] = "";
 
     int rc = client_args_parse(&a, &spec, argc, argv);
@@ -353,16 +351,9 @@ int cmd_port(int argc, char **argv)
         client_error("build request: %s", strerror(errno));
         return CLIENT_EXIT_FAIL;
     }
-    int code = client_call(&c, &req, -1, &body, &e);
-    if (code != 200) {
-        client_error("%s", code < 0 ? err_str(&e) : body);
+    auto_json cJSON *j = client_call_json(&c, &req);
+    if (!j)
         return CLIENT_EXIT_FAIL;
-    }
-    auto_json cJSON *j = client_json_parse(body, &e);
-    if (!j) {
-        client_error("%s", err_str(&e));
-        return CLIENT_EXIT_FAIL;
-    }
     const cJSON *ns = cJSON_GetObjectItemCaseSensitive(j, "NetworkSettings");
     const cJSON *ports = cJSON_GetObjectItemCaseSensitive(ns, "Ports");
     if (*want) {

@@ -30,8 +30,6 @@ static cJSON *sample(const struct client_args *a)
 {
     auto_buf struct proto_buf req = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    struct err e = {0};
-    const char *body = NULL;
 
     if (proto_buf_word(&req, "stats") < 0) {
         client_error("build request: %s", strerror(errno));
@@ -42,15 +40,7 @@ static cJSON *sample(const struct client_args *a)
             client_error("build request: %s", strerror(errno));
             return NULL;
         }
-    int code = client_call(&c, &req, -1, &body, &e);
-    if (code != 200) {
-        client_error("%s", code < 0 ? err_str(&e) : body);
-        return NULL;
-    }
-    cJSON *j = client_json_parse(body, &e);
-    if (!j)
-        client_error("%s", err_str(&e));
-    return j;
+    return client_call_json(&c, &req);
 }
 
 static const cJSON *find_id(const cJSON *arr, const char *id)
