@@ -1413,6 +1413,12 @@ int ctr_busy(const struct ctr *c)
     return c->failed_pid > 0 || c->has_cg || c->start_pending;
 }
 
+int ctr_live(const struct ctr *c)
+{
+    return c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_STOPPING ||
+           c->state == CTR_RESTARTING || c->start_pending;
+}
+
 void ctr_reaped(struct ctr *c, pid_t pid, int status)
 {
     if (c->spawn_fd >= 0 && pid == c->pid)

@@ -197,6 +197,9 @@ int ctr_handle(struct ctr *c, enum ctr_event ev, long arg, struct err *e);
  * container is freed only once it does not. */
 int ctr_busy(const struct ctr *c);
 
+/* Whether C runs or is about to: running, paused, stopping, waiting to restart, or starting. */
+int ctr_live(const struct ctr *c);
+
 /* The pid reaper routes exits here (PID is c->pid or c->failed_pid). */
 void ctr_reaped(struct ctr *c, pid_t pid, int status);
 

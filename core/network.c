@@ -231,8 +231,7 @@ struct network *network_create(struct sv *sv, const char *name, const char *subn
 
 static int live(const struct ctr *c)
 {
-    return c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING ||
-           c->start_pending || c->ip != 0;
+    return ctr_live(c) || c->ip != 0;
 }
 
 int network_remove(struct sv *sv, struct network *n, struct err *e)

@@ -635,7 +635,7 @@ static void note_client(struct client *cl, struct ctr *c, enum server_note note)
         return;
     case OP_NONE:
     case OP_EVENTS:
-    case OP_IMPORT:
+    case OP_HELPER:
         return;
     }
 }

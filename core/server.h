@@ -28,7 +28,7 @@ enum client_op {
     OP_ATTACH,  /* stream output until exit */
     OP_LOGS,    /* stream the log files, then follow */
     OP_EVENTS,  /* stream events */
-    OP_IMPORT,  /* image import helper */
+    OP_HELPER,  /* a helper job (image import or load, export, diff): reply when it ends */
 };
 
 struct client {

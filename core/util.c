@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -56,6 +57,13 @@ int util_write_all(int fd, const void *buf, size_t len, struct err *e)
     const char *p = buf;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EAGAIN) {
+            /* an O_NONBLOCK fd someone else owns (a client's stdout): wait, never spin */
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                return err_set(e, errno, "write: poll");
+            continue;
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -38,7 +38,8 @@ void util_closedirp(DIR **d);
  * Blocks on the disk: for small files only (snapshot, config). */
 int util_write_atomic(const char *path, const void *buf, size_t len, struct err *e);
 
-/* Write all of BUF to FD, retrying on EINTR (blocking fds only). */
+/* Write all of BUF to FD, retrying on EINTR; on an O_NONBLOCK fd it waits in poll(2) for room,
+ * so never call it on the loop with a socket or pipe that may fill. */
 int util_write_all(int fd, const void *buf, size_t len, struct err *e);
 
 /* Read all of PATH into a NUL-terminated malloc'd buffer of at most MAX bytes (a larger file

@@ -29,6 +29,7 @@
 #include "core/view.h"
 #include "core/volume.h"
 #include "storage/archive.h"
+#include "storage/export.h"
 #include "storage/image.h"
 
 #define BERTH_VERSION "0.1.0"
@@ -1045,8 +1046,7 @@ static void v_wait(struct client *cl, const struct proto_req *req)
                          cond);
         return;
     }
-    int running = c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_STOPPING ||
-                  c->state == CTR_RESTARTING || c->start_pending;
+    int running = ctr_live(c);
     begin_op(cl, OP_WAIT, c);
     cl->wait_removed = cond && strcmp(cond, "removed") == 0;
     if (!cl->wait_removed && !running && !(cond && strcmp(cond, "next-exit") == 0)) {
@@ -1310,6 +1310,132 @@ static void v_events(struct client *cl, const struct proto_req *req)
         arm_until(cl, until);
 }
 
+/* ---- export, diff ---- */
+
+/* export NAME, diff NAME: a helper walks the container's upper dir over its image and writes
+ * to the fd the client passed (its stdout, or a file): the bytes never go through berthd. */
+struct tree_job {
+    struct client *cl;
+    int diff; /* diff, else export */
+    int fd;
+    char lower[PATH_MAX_BERTH], upper[PATH_MAX_BERTH];
+    char what[96]; /* "export abc123" */
+};
+
+struct diff_out {
+    int fd;
+    size_t len;
+    char buf[64 * 1024];
+};
+
+static int diff_flush(struct diff_out *o, struct err *e)
+{
+    int rc = util_write_all(o->fd, o->buf, o->len, e);
+    o->len = 0;
+    return rc;
+}
+
+/* One line of `docker diff`: "C /etc", "A /etc/x", "D /etc/y". */
+static int diff_emit(void *ctx, enum storage_change kind, const char *path, struct err *e)
+{
+    static const char letter[] = {[STORAGE_CHANGE_MODIFIED] = 'C', [STORAGE_CHANGE_ADDED] = 'A',
+                                  [STORAGE_CHANGE_DELETED] = 'D'};
+    struct diff_out *o = ctx;
+    size_t n = strlen(path);
+    if (o->len + n + 3 > sizeof o->buf && diff_flush(o, e) < 0)
+        return -1;
+    if (n + 3 > sizeof o->buf)
+        return err_set(e, ENAMETOOLONG, "diff: path too long");
+    o->buf[o->len++] = letter[kind];
+    o->buf[o->len++] = ' ';
+    memcpy(o->buf + o->len, path, n);
+    o->len += n;
+    o->buf[o->len++] = '\n';
+    return 0;
+}
+
+static int tree_fn(void *arg, struct err *e)
+{
+    struct tree_job *j = arg;
+    if (!j->diff)
+        return storage_export(j->lower, j->upper, j->fd, e);
+    struct diff_out *o = malloc(sizeof *o);
+    if (!o)
+        return err_set(e, ENOMEM, "diff");
+    o->fd = j->fd;
+    o->len = 0;
+    int rc = storage_diff(j->lower, j->upper, diff_emit, o, e);
+    if (rc == 0)
+        rc = diff_flush(o, e);
+    free(o);
+    return rc;
+}
+
+static void tree_done(struct sv *sv, void *data, int ok, const struct err *e)
+{
+    struct tree_job *j = data;
+    for (struct client *cl = sv->clients; cl; cl = cl->next) {
+        if (cl != j->cl || cl->dead || cl->op != OP_HELPER)
+            continue;
+        if (ok)
+            client_reply_ok(cl, NULL);
+        else
+            client_reply_err(cl, e->code == EPIPE ? 400 : 500, "%s: %s", j->what, e->msg);
+        client_op_done(cl);
+    }
+    free(j);
+}
+
+static void v_tree(struct client *cl, const struct proto_req *req, int diff)
+{
+    struct sv *sv = cl->sv;
+    struct err e = {0};
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    if (c->state == CTR_REMOVING) {
+        client_reply_err(cl, 409, "container %s is being removed", req->pos[0].s);
+        return;
+    }
+    int fd = client_take_fd(cl);
+    if (fd < 0) {
+        client_reply_err(cl, 400, "%s needs an fd passed with the request (its output goes there)",
+                         diff ? "diff" : "export");
+        return;
+    }
+    struct tree_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        (void)close(fd);
+        client_reply_err(cl, 500, "out of memory");
+        return;
+    }
+    j->cl = cl;
+    j->diff = diff;
+    j->fd = fd;
+    if (util_fmt(j->lower, sizeof j->lower, &e, "%s/%s/rootfs", sv->images_dir, c->cfg.image) <
+            0 ||
+        util_fmt(j->upper, sizeof j->upper, &e, "%s/%s/upper", sv->containers_dir, c->id) < 0 ||
+        util_fmt(j->what, sizeof j->what, &e, "%s %.12s", diff ? "diff" : "export", c->id) < 0 ||
+        sv_helper(sv, tree_fn, j, tree_done, j, &e) < 0) {
+        (void)close(fd);
+        free(j);
+        client_reply_err(cl, 500, "%s", e.msg);
+        return;
+    }
+    (void)close(fd); /* the helper has its copy */
+    begin_op(cl, OP_HELPER, NULL);
+}
+
+static void v_export(struct client *cl, const struct proto_req *req)
+{
+    v_tree(cl, req, 0);
+}
+
+static void v_diff(struct client *cl, const struct proto_req *req)
+{
+    v_tree(cl, req, 1);
+}
+
 /* ---- images ---- */
 
 struct import_job {
@@ -1345,7 +1471,7 @@ static void import_done(struct sv *sv, void *data, int ok, const struct err *e)
 {
     struct import_job *j = data;
     for (struct client *cl = sv->clients; cl; cl = cl->next) {
-        if (cl != j->cl || cl->dead || cl->op != OP_IMPORT)
+        if (cl != j->cl || cl->dead || cl->op != OP_HELPER)
             continue;
         if (ok && j->load) {
             cJSON *r = cJSON_CreateObject();
@@ -1363,6 +1489,109 @@ static void import_done(struct sv *sv, void *data, int ok, const struct err *e)
     if (!ok)
         log_err(e, "%s '%s'", j->load ? "load" : "import image", j->load ? j->src : j->name);
     free(j);
+}
+
+/* A container whose rootfs is image NAME's (one not yet removed); with LIVE, only one that
+ * runs or is about to. */
+static int uses_image(const struct ctr *c, const char *name)
+{
+    return c->state != CTR_DEAD && c->state != CTR_REMOVING && strcmp(c->cfg.image, name) == 0;
+}
+
+static struct ctr *image_user(struct sv *sv, const char *name, int live)
+{
+    for (struct ctr *c = sv->ctrs; c; c = c->next)
+        if (uses_image(c, name) && (!live || ctr_live(c)))
+            return c;
+    return NULL;
+}
+
+/* Rename image NAME out of the way (the name is free at once) and delete its tree off the
+ * loop. -1 with E (ENOENT when there is no such image). */
+static int image_delete(struct sv *sv, const char *name, struct err *e)
+{
+    char dir[PATH_MAX_BERTH], aside[PATH_MAX_BERTH];
+    if (util_fmt(dir, sizeof dir, e, "%s/%s", sv->images_dir, name) < 0 ||
+        util_fmt(aside, sizeof aside, e, "%s/.rm-%s", sv->images_dir, name) < 0)
+        return -1;
+    if (rename(dir, aside) < 0)
+        return err_set(e, errno, "remove image %s", name);
+    /* the helper forks at once: ASIDE on our stack is valid in its copy */
+    if (sv_remove_tree(sv, aside, e) < 0)
+        log_err(e, "remove image tree '%s'", aside);
+    return 0;
+}
+
+/* image rm [force=1] NAME: refused while a container refers to the image; with force, the
+ * containers that do and are not running are removed first (as Podman's rmi -f does), and a
+ * running one still refuses it. */
+static void image_rm(struct client *cl, const char *name, int force)
+{
+    struct sv *sv = cl->sv;
+    struct err e = {0};
+    if (!storage_image_name_valid(name)) {
+        client_reply_err(cl, 400, "invalid image name '%s'", name);
+        return;
+    }
+    struct ctr *c = image_user(sv, name, force);
+    if (c) {
+        client_reply_err(cl, 409,
+                         force ? "conflict: unable to remove image %s (cannot be forced): "
+                                 "container %.12s is running"
+                               : "conflict: unable to remove image %s: container %.12s uses it "
+                                 "(remove it, or use force)",
+                         name, c->id);
+        return;
+    }
+    if (image_delete(sv, name, &e) < 0) {
+        if (e.code == ENOENT)
+            client_reply_err(cl, 404, "no such image: %s", name);
+        else
+            client_reply_err(cl, 500, "%s", e.msg);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON *gone = j ? cJSON_AddArrayToObject(j, "ContainersDeleted") : NULL;
+    for (c = force ? sv->ctrs : NULL; c; c = c->next) {
+        if (!uses_image(c, name))
+            continue;
+        if (gone)
+            cJSON_AddItemToArray(gone, cJSON_CreateString(c->id));
+        (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL); /* created or exited: now removing */
+    }
+    client_reply_json(cl, j);
+}
+
+/* image prune [all=1]: berth has no dangling images (a name always points at one tree, and a
+ * replaced image is deleted when replaced), so only all=1 removes anything: every image no
+ * container refers to. */
+static void image_prune(struct client *cl, int all)
+{
+    struct sv *sv = cl->sv;
+    cJSON *j = cJSON_CreateObject();
+    cJSON *gone = j ? cJSON_AddArrayToObject(j, "ImagesDeleted") : NULL;
+    double reclaimed = 0;
+    auto_closedir DIR *d = all ? opendir(sv->images_dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        struct err e = {0};
+        char name[IMAGE_NAME_MAX];
+        if (de->d_name[0] == '.' || !storage_image_name_valid(de->d_name) ||
+            image_user(sv, de->d_name, 0))
+            continue;
+        (void)snprintf(name, sizeof name, "%s", de->d_name);
+        uint64_t size = view_image_size(sv, name);
+        if (image_delete(sv, name, &e) < 0) {
+            log_err(&e, "image prune");
+            continue;
+        }
+        reclaimed += (double)size;
+        if (gone)
+            cJSON_AddItemToArray(gone, cJSON_CreateString(name));
+    }
+    if (j)
+        cJSON_AddNumberToObject(j, "SpaceReclaimed", reclaimed);
+    client_reply_json(cl, j);
 }
 
 static void v_image(struct client *cl, const struct proto_req *req)
@@ -1413,39 +1642,35 @@ static void v_image(struct client *cl, const struct proto_req *req)
             client_reply_err(cl, 500, "%s", e.msg);
             return;
         }
-        begin_op(cl, OP_IMPORT, NULL);
+        begin_op(cl, OP_HELPER, NULL);
         return;
     }
-    if (strcmp(sub, "rm") == 0) {
-        if (req->npos != 2 || !util_valid_name(req->pos[1].s)) {
-            client_reply_err(cl, 400, "usage: image rm NAME");
-            return;
-        }
-        for (struct ctr *c = sv->ctrs; c; c = c->next)
-            if (c->state != CTR_DEAD && strcmp(c->cfg.image, req->pos[1].s) == 0) {
-                client_reply_err(cl, 409,
-                                 "conflict: unable to remove image %s: container %.12s uses it",
-                                 req->pos[1].s, c->id);
+    if (strcmp(sub, "rm") == 0 && req->npos == 2) {
+        image_rm(cl, req->pos[1].s, flag(req, "force"));
+        return;
+    }
+    if (strcmp(sub, "prune") == 0 && req->npos == 1) {
+        image_prune(cl, flag(req, "all"));
+        return;
+    }
+    if (strcmp(sub, "inspect") == 0 && req->npos >= 2) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 1; arr && i < req->npos; i++) {
+            cJSON *o = view_image_inspect(sv, req->pos[i].s, &e);
+            if (!o) {
+                cJSON_Delete(arr);
+                client_reply_err(cl, e.code == 404 ? 404 : 500, "%s", e.msg);
                 return;
             }
-        char dir[PATH_MAX_BERTH], aside[PATH_MAX_BERTH];
-        if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->images_dir, req->pos[1].s) < 0 ||
-            util_fmt(aside, sizeof aside, &e, "%s/.rm-%s", sv->images_dir, req->pos[1].s) < 0) {
-            client_reply_err(cl, 400, "%s", e.msg);
-            return;
+            cJSON_AddItemToArray(arr, o);
         }
-        /* rename now (the name is free at once), delete the tree off the loop */
-        if (rename(dir, aside) < 0) {
-            client_reply_err(cl, errno == ENOENT ? 404 : 500, "no such image: %s", req->pos[1].s);
-            return;
-        }
-        /* the helper forks at once: ASIDE on our stack is valid in its copy */
-        if (sv_remove_tree(sv, aside, &e) < 0)
-            log_err(&e, "remove image tree '%s'", aside);
-        client_reply_ok(cl, NULL);
+        client_reply_json(cl, arr);
         return;
     }
-    client_reply_err(cl, 400, "unknown image command '%s' (ls, import, load, rm)", sub);
+    client_reply_err(cl, 400,
+                     "usage: image ls | import NAME DIR|TAR | load ARCHIVE | inspect NAME... | "
+                     "rm [force=1] NAME | prune [all=1] ('%s')",
+                     sub);
 }
 
 /* network create [subnet=CIDR] [gateway=IP] NAME | ls | rm NAME | inspect NAME... */
@@ -1624,7 +1849,9 @@ static const struct verb verbs[] = {
     {"inspect", v_inspect, " ", 1, 1, 0},
     {"logs", v_logs, " follow tail since until timestamps ", 1, 1, 0},
     {"events", v_events, " since until filter ", 0, 0, 0},
-    {"image", v_image, " name ", 1, 3, 0},
+    {"image", v_image, " name force all ", 1, 65, 0},
+    {"export", v_export, " ", 1, 1, 0},
+    {"diff", v_diff, " ", 1, 1, 0},
     {"stats", v_stats, " ", 0, 64, 0},
     {"network", v_network, " subnet gateway ", 1, 65, 0},
     {"volume", v_volume, " label force all ", 1, 65, 0},

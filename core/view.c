@@ -516,6 +516,123 @@ static void image_id(const char *name, const char *cfg, char *out, size_t size)
                    (unsigned long long)h[1], (unsigned long long)h[2], (unsigned long long)h[3]);
 }
 
+/* Bytes of the image's files: recorded at import or load, else counted (an image made by an
+ * older berth). */
+static uint64_t image_size(struct sv *sv, const char *name, const struct storage_image_config *ic)
+{
+    char p[PATH_MAX_BERTH];
+    struct err ig;
+    uint64_t size = 0;
+    (void)ic; /* SIZE-TODO */
+    if (util_fmt(p, sizeof p, &ig, "%s/%s/rootfs", sv->images_dir, name) == 0)
+        (void)storage_tree_size(p, &size, &ig); /* 0 when unreadable */
+    return size;
+}
+
+static cJSON *str_array(char *const *v)
+{
+    if (!v)
+        return cJSON_CreateNull();
+    cJSON *a = cJSON_CreateArray();
+    for (; a && *v; v++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+    return a;
+}
+
+/* Docker's Config of an image inspect. */
+static cJSON *image_config_json(const struct storage_image_config *ic)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddItemToObject(o, "Cmd", str_array(ic->cmd));
+    cJSON_AddItemToObject(o, "Entrypoint", str_array(ic->entrypoint));
+    cJSON_AddItemToObject(o, "Env", str_array(ic->env));
+    cJSON_AddStringToObject(o, "WorkingDir", ic->workdir ? ic->workdir : "");
+    cJSON_AddStringToObject(o, "User", ic->user ? ic->user : "");
+    cJSON *ports = ic->exposed ? cJSON_AddObjectToObject(o, "ExposedPorts") : NULL;
+    for (char **p = ic->exposed; ports && p && *p; p++)
+        cJSON_AddItemToObject(ports, *p, cJSON_CreateObject());
+    if (ic->stop_signal)
+        cJSON_AddStringToObject(o, "StopSignal", ic->stop_signal);
+    cJSON *hc = ic->healthcheck_json ? cJSON_Parse(ic->healthcheck_json) : NULL;
+    if (hc)
+        cJSON_AddItemToObject(o, "Healthcheck", hc);
+    return o;
+}
+
+/* One image: a row of image ls, or with FULL Docker's image inspect object. NULL with E (404
+ * for an unknown image). */
+static cJSON *image_json(struct sv *sv, const char *name, int full, struct err *e)
+{
+    char p[PATH_MAX_BERTH], id[128], t[64];
+    struct stat st;
+    struct storage_image_config ic = {0};
+
+    if (!storage_image_name_valid(name) ||
+        util_fmt(p, sizeof p, e, "%s/%s/config.json", sv->images_dir, name) < 0 ||
+        stat(p, &st) < 0) {
+        err_set(e, 0, "no such image: %s", name);
+        e->code = 404;
+        return NULL;
+    }
+    if (storage_image_load(sv->images_dir, name, &ic, e) < 0)
+        return NULL;
+    auto_free char *cfg = util_read_file(p, 1 << 20, NULL, &(struct err){0});
+    int64_t created = ic.created_ns > 0 ? ic.created_ns : (int64_t)st.st_mtime * 1000000000LL;
+    image_id(name, cfg, id, sizeof id);
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        storage_image_config_free(&ic);
+        err_set(e, ENOMEM, "image %s", name);
+        return NULL;
+    }
+    if (!full) {
+        cJSON_AddStringToObject(o, "Name", name);
+        cJSON_AddStringToObject(o, "Id", id);
+        cJSON_AddNumberToObject(o, "Created", (double)(created / 1000000000LL));
+        cJSON_AddNumberToObject(o, "Size", (double)image_size(sv, name, &ic));
+        storage_image_config_free(&ic);
+        return o;
+    }
+    cJSON_AddStringToObject(o, "Id", id);
+    cJSON *tags = cJSON_AddArrayToObject(o, "RepoTags");
+    if (tags)
+        cJSON_AddItemToArray(tags, cJSON_CreateString(name));
+    util_rfc3339(created, t, sizeof t);
+    cJSON_AddStringToObject(o, "Created", t);
+    cJSON_AddNumberToObject(o, "Size", (double)image_size(sv, name, &ic));
+    cJSON_AddStringToObject(o, "Os", "linux");
+    cJSON_AddItemToObject(o, "Config", image_config_json(&ic));
+    cJSON *rootfs = cJSON_AddObjectToObject(o, "RootFS");
+    if (rootfs)
+        cJSON_AddStringToObject(rootfs, "Type", "layers");
+    (void)util_fmt(p, sizeof p, e, "%s/%s/rootfs", sv->images_dir, name);
+    cJSON *gd = cJSON_AddObjectToObject(o, "GraphDriver");
+    cJSON *gdd = gd ? cJSON_AddObjectToObject(gd, "Data") : NULL;
+    if (gd)
+        cJSON_AddStringToObject(gd, "Name", "overlay2");
+    if (gdd)
+        cJSON_AddStringToObject(gdd, "LowerDir", p);
+    storage_image_config_free(&ic);
+    return o;
+}
+
+cJSON *view_image_inspect(struct sv *sv, const char *name, struct err *e)
+{
+    return image_json(sv, name, 1, e);
+}
+
+uint64_t view_image_size(struct sv *sv, const char *name)
+{
+    struct storage_image_config ic = {0};
+    if (storage_image_load(sv->images_dir, name, &ic, &(struct err){0}) < 0)
+        return 0;
+    uint64_t size = image_size(sv, name, &ic);
+    storage_image_config_free(&ic);
+    return size;
+}
+
 cJSON *view_images(struct sv *sv, struct err *e)
 {
     auto_closedir DIR *d = opendir(sv->images_dir);
@@ -526,34 +643,12 @@ cJSON *view_images(struct sv *sv, struct err *e)
         return err_set(e, ENOMEM, "list images"), NULL;
     struct dirent *de;
     while ((de = readdir(d))) {
-        char p[PATH_MAX_BERTH], id[128];
-        struct stat st;
-        struct err ig;
-        if (de->d_name[0] == '.' ||
-            snprintf(p, sizeof p, "%s/%s/config.json", sv->images_dir, de->d_name) >=
-                (int)sizeof p ||
-            stat(p, &st) < 0)
+        struct err ig = {0};
+        if (de->d_name[0] == '.')
             continue;
-        auto_free char *cfg = util_read_file(p, 1 << 20, NULL, &ig);
-        struct storage_image_config ic = {0};
-        int64_t created = (int64_t)st.st_mtime * 1000000000LL;
-        if (storage_image_load(sv->images_dir, de->d_name, &ic, &ig) == 0) {
-            if (ic.created_ns > 0)
-                created = ic.created_ns;
-            storage_image_config_free(&ic);
-        }
-        uint64_t size = 0;
-        if (util_fmt(p, sizeof p, &ig, "%s/%s/rootfs", sv->images_dir, de->d_name) == 0)
-            (void)storage_tree_size(p, &size, &ig); /* size 0 when unreadable */
-        image_id(de->d_name, cfg, id, sizeof id);
-        cJSON *o = cJSON_CreateObject();
-        if (!o)
-            break;
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddStringToObject(o, "Name", de->d_name);
-        cJSON_AddStringToObject(o, "Id", id);
-        cJSON_AddNumberToObject(o, "Created", (double)(created / 1000000000LL));
-        cJSON_AddNumberToObject(o, "Size", (double)size);
+        cJSON *o = image_json(sv, de->d_name, 0, &ig);
+        if (o)
+            cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }

@@ -21,6 +21,10 @@ struct cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t
                       struct err *e);
 struct cJSON *view_images(struct sv *sv, struct err *e);
 int view_image_count(struct sv *sv);
+/* Docker's image inspect object of image NAME; NULL with E (code 404 when unknown). */
+struct cJSON *view_image_inspect(struct sv *sv, const char *name, struct err *e);
+/* Bytes of image NAME's files (0 when unknown). */
+uint64_t view_image_size(struct sv *sv, const char *name);
 /* Docker's HumanDuration ("Less than a second", "5 seconds", "About a minute", ...). */
 void view_human_duration(int64_t ns, char *buf, size_t size);
 /* Docker's status column ("Up 3 seconds", "Exited (0) 5 seconds ago", "Created", ...). */

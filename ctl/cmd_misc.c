@@ -4,9 +4,11 @@
 #include "ctl/cmd_misc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -26,9 +28,11 @@
 #define CLIENT_ARCH "unknown"
 #endif
 
-/* Send the words of WORDS (NULL-terminated) as one request and read its ok reply. Errors are
- * printed; returns 0 with *BODY (valid while C is open), or -1. */
-static int call_words(struct client_conn *c, const char *const *words, const char **body)
+/* Send the words of WORDS (NULL-terminated) as one request, passing PASS_FD when it is not
+ * -1, and read its ok reply. Errors are printed; returns 0 with *BODY (valid while C is open),
+ * or -1. */
+static int call_words_fd(struct client_conn *c, const char *const *words, int pass_fd,
+                         const char **body)
 {
     auto_buf struct proto_buf req = {0};
     struct err e = {0};
@@ -39,12 +43,17 @@ static int call_words(struct client_conn *c, const char *const *words, const cha
             return -1;
         }
     }
-    int code = client_call(c, &req, -1, body, &e);
+    int code = client_call(c, &req, pass_fd, body, &e);
     if (code != 200) {
         client_error("%s", code < 0 ? err_str(&e) : *body);
         return -1;
     }
     return 0;
+}
+
+static int call_words(struct client_conn *c, const char *const *words, const char **body)
+{
+    return call_words_fd(c, words, -1, body);
 }
 
 /* Parse ARGV by SPEC (no positional words) and send the one-word request VERB. */
@@ -80,6 +89,33 @@ static int parse_with_format(int argc, char **argv, const struct client_spec *sp
 }
 
 /* ---- image ---- */
+
+/* `KIND inspect NAME...` (image, network, volume): the JSON array, indented. */
+static int kind_inspect(const struct client_spec *spec, const char *kind, int argc, char **argv)
+{
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *words[64 + 3] = {kind, "inspect"};
+    struct err e = {0};
+    const char *body;
+
+    int rc = client_args_parse(&a, spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    for (int i = 0; i < a.npos; i++)
+        words[i + 2] = a.pos[i];
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *j = client_json_parse(body, &e);
+    auto_free char *txt = j ? cJSON_Print(j) : NULL;
+    if (!txt) {
+        client_error("%s", j ? "out of memory" : err_str(&e));
+        return CLIENT_EXIT_FAIL;
+    }
+    printf("%s\n", txt);
+    return 0;
+}
+
 
 enum { IMG_QUIET, IMG_NO_TRUNC, IMG_FORMAT, IMG_NFLAGS };
 static const struct client_flag image_ls_flags[IMG_NFLAGS] = {
@@ -223,16 +259,74 @@ static int image_import(int argc, char **argv)
     return 0;
 }
 
+enum { IMG_RM_FORCE, IMG_RM_NFLAGS };
+static const struct client_flag img_rm_flags[IMG_RM_NFLAGS] = {[IMG_RM_FORCE] = {'f', "force", 0}};
+
+/* image rm [-f]: -f also removes the containers (none may be running) made from the image. */
 static int image_rm(int argc, char **argv)
 {
-    static const struct client_spec spec = {
-        .name = "image rm", .usage = "IMAGE [IMAGE...]", .min_args = 1, .max_args = -1};
+    static const struct client_spec spec = {.name = "image rm",
+                                            .usage = "[-f] IMAGE [IMAGE...]",
+                                            .flags = img_rm_flags,
+                                            .nflags = IMG_RM_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = -1};
     auto_args struct client_args a = {0};
 
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    return client_each(&(struct client_each){.verb = "image", .words = " rm"}, a.pos, a.npos);
+    const char *words = client_args_bool(&a, IMG_RM_FORCE) ? " force=1 rm" : " rm";
+    return client_each(&(struct client_each){.verb = "image", .words = words}, a.pos, a.npos);
+}
+
+static int image_inspect(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "image inspect", .usage = "IMAGE [IMAGE...]", .min_args = 1, .max_args = 64};
+    return kind_inspect(&spec, "image", argc, argv);
+}
+
+enum { PRUNE_ALL, PRUNE_FORCE, PRUNE_NFLAGS };
+static const struct client_flag prune_flags[PRUNE_NFLAGS] = {
+    [PRUNE_ALL] = {'a', "all", 0},
+    [PRUNE_FORCE] = {'f', "force", 0},
+};
+
+/* image prune [-a] [-f]: Docker's output. Without -a there is nothing to prune (berth keeps no
+ * dangling images); -f is accepted for scripts (berth never asks). */
+static int image_prune(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "image prune",
+                                            .usage = "[-a] [-f]",
+                                            .flags = prune_flags,
+                                            .nflags = PRUNE_NFLAGS,
+                                            .max_args = 0};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct err e = {0};
+    const char *body;
+    const cJSON *v;
+    char size[32];
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    const char *const words[] = {"image", client_args_bool(&a, PRUNE_ALL) ? "all=1" : "prune",
+                                 client_args_bool(&a, PRUNE_ALL) ? "prune" : NULL, NULL};
+    if (call_words(&c, words, &body) < 0)
+        return CLIENT_EXIT_FAIL;
+    auto_json cJSON *j = client_json_parse(body, &e);
+    const cJSON *gone = cJSON_GetObjectItemCaseSensitive(j, "ImagesDeleted");
+    if (cJSON_GetArraySize(gone) > 0)
+        printf("Deleted Images:\n");
+    cJSON_ArrayForEach(v, gone)
+    {
+        printf("deleted: %s\n", cJSON_GetStringValue(v) ? cJSON_GetStringValue(v) : "");
+    }
+    client_human_size(client_json_num(j, "SpaceReclaimed"), size, sizeof size);
+    printf("%sTotal reclaimed space: %s\n", cJSON_GetArraySize(gone) > 0 ? "\n" : "", size);
+    return 0;
 }
 
 enum { LOAD_INPUT, LOAD_NAME, LOAD_QUIET, LOAD_NFLAGS };
@@ -292,8 +386,8 @@ int cmd_image(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } subs[] = {
-        {"ls", image_ls},   {"list", image_ls}, {"import", image_import},
-        {"load", cmd_load}, {"rm", image_rm},   {"remove", image_rm},
+        {"ls", image_ls},   {"list", image_ls}, {"import", image_import}, {"load", cmd_load},
+        {"rm", image_rm},   {"remove", image_rm}, {"inspect", image_inspect}, {"prune", image_prune},
     };
     const char *sub = argc > 1 ? argv[1] : "--help";
 
@@ -303,13 +397,11 @@ int cmd_image(int argc, char **argv)
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         printf("Usage:  berth image COMMAND\n\nCommands:\n  ls          List images\n"
                "  import      Import a directory or rootfs tarball as NAME\n"
+               "  inspect     Display detailed information on one or more images\n"
                "  load        Load an OCI archive or a docker save tarball\n"
-               "  rm          Remove one or more images\n");
+               "  prune       Remove unused images (-a: every image no container uses)\n"
+               "  rm          Remove one or more images (-f: and their stopped containers)\n");
         return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
-    }
-    if (strcmp(sub, "load") == 0) {
-        client_error("image load is not supported yet");
-        return CLIENT_EXIT_FAIL;
     }
     client_error("'%s' is not a berth image command", sub);
     fprintf(stderr, "See 'berth image --help'.\n");
@@ -319,6 +411,72 @@ int cmd_image(int argc, char **argv)
 int cmd_images(int argc, char **argv)
 {
     return image_ls(argc, argv);
+}
+
+int cmd_rmi(int argc, char **argv)
+{
+    return image_rm(argc, argv);
+}
+
+/* ---- export, diff ---- */
+
+enum { EXPORT_OUTPUT, EXPORT_NFLAGS };
+static const struct client_flag export_flags[EXPORT_NFLAGS] = {[EXPORT_OUTPUT] = {'o', "output", 1}};
+
+/* berth export [-o FILE] CONTAINER: berthd's helper writes the tar straight to our stdout (or
+ * FILE), passed with the request. */
+int cmd_export(int argc, char **argv)
+{
+    static const struct client_spec spec = {.name = "export",
+                                            .usage = "[-o FILE] CONTAINER",
+                                            .flags = export_flags,
+                                            .nflags = EXPORT_NFLAGS,
+                                            .min_args = 1,
+                                            .max_args = 1};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    const char *out = client_args_last(&a, EXPORT_OUTPUT);
+    auto_close int fd = -1;
+    if (out) {
+        fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            client_error("export: '%s': %s", out, strerror(errno));
+            return CLIENT_EXIT_FAIL;
+        }
+    } else if (isatty(STDOUT_FILENO)) {
+        client_error("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+        return CLIENT_EXIT_FAIL;
+    }
+    const char *const words[] = {"export", a.pos[0], NULL};
+    if (call_words_fd(&c, words, out ? fd : STDOUT_FILENO, &body) < 0) {
+        if (out)
+            (void)unlink(out);
+        return CLIENT_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* berth diff CONTAINER: "A /path", "C /path", "D /path", written by berthd's helper to our
+ * stdout. */
+int cmd_diff(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "diff", .usage = "CONTAINER", .min_args = 1, .max_args = 1};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    const char *body;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    (void)fflush(stdout);
+    const char *const words[] = {"diff", a.pos[0], NULL};
+    return call_words_fd(&c, words, STDOUT_FILENO, &body) < 0 ? CLIENT_EXIT_FAIL : 0;
 }
 
 /* ---- network ---- */
@@ -394,32 +552,6 @@ static int network_rm(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
     return client_each(&(struct client_each){.verb = "network", .words = " rm"}, a.pos, a.npos);
-}
-
-/* `KIND inspect NAME...` (network, volume): the JSON array, indented. */
-static int kind_inspect(const struct client_spec *spec, const char *kind, int argc, char **argv)
-{
-    auto_args struct client_args a = {0};
-    auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    const char *words[64 + 3] = {kind, "inspect"};
-    struct err e = {0};
-    const char *body;
-
-    int rc = client_args_parse(&a, spec, argc, argv);
-    if (rc != 0)
-        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    for (int i = 0; i < a.npos; i++)
-        words[i + 2] = a.pos[i];
-    if (call_words(&c, words, &body) < 0)
-        return CLIENT_EXIT_FAIL;
-    auto_json cJSON *j = client_json_parse(body, &e);
-    auto_free char *txt = j ? cJSON_Print(j) : NULL;
-    if (!txt) {
-        client_error("%s", j ? "out of memory" : err_str(&e));
-        return CLIENT_EXIT_FAIL;
-    }
-    printf("%s\n", txt);
-    return 0;
 }
 
 static int network_inspect(int argc, char **argv)
@@ -541,18 +673,12 @@ static int volume_inspect(int argc, char **argv)
     return kind_inspect(&spec, "volume", argc, argv);
 }
 
-enum { VOL_PRUNE_ALL, VOL_PRUNE_FORCE, VOL_PRUNE_NFLAGS };
-static const struct client_flag vol_prune_flags[VOL_PRUNE_NFLAGS] = {
-    [VOL_PRUNE_ALL] = {'a', "all", 0},
-    [VOL_PRUNE_FORCE] = {'f', "force", 0},
-};
-
 static int volume_prune(int argc, char **argv)
 {
     static const struct client_spec spec = {.name = "volume prune",
                                             .usage = "[-a] [-f]",
-                                            .flags = vol_prune_flags,
-                                            .nflags = VOL_PRUNE_NFLAGS,
+                                            .flags = prune_flags,
+                                            .nflags = PRUNE_NFLAGS,
                                             .max_args = 0};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
@@ -564,7 +690,7 @@ static int volume_prune(int argc, char **argv)
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    if (client_args_bool(&a, VOL_PRUNE_ALL)) {
+    if (client_args_bool(&a, PRUNE_ALL)) {
         words[1] = "all=1";
         words[2] = "prune";
     }

@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# rootfs.bats - a container's filesystem and the images it comes from (DESIGN §10): `diff`
+# lists the upper dir's changes (A/C/D), `export` writes the merged rootfs as a tar that
+# round-trips through `image import`, both written by a helper straight to the client's fd;
+# `image inspect`, `image rm [-f]` and `image prune [-a]`.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+    require_root
+    sv_start
+}
+teardown() { sv_stop; }
+
+# a container with one file added, one changed, one deleted, a directory replaced
+changed() {
+    b run --name ch busybox sh -c 'echo new >/added; echo more >>/etc/passwd; rm /etc/group;
+        mkdir -p /var/spool/x; echo y >/var/spool/x/f'
+}
+
+@test "diff lists what a container added, changed and deleted, parents first" {
+    changed
+    run b diff ch
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "A /added" ]
+    [[ "$output" == *$'C /etc\nD /etc/group\nC /etc/passwd'* ]]
+    [[ "$output" == *$'A /var/spool/x\nA /var/spool/x/f'* ]]
+    # berth's own mount points (/etc/hosts, /etc/resolv.conf) are not changes
+    [[ "$output" != *"/etc/hosts"* && "$output" != *resolv.conf* ]]
+    # a fresh container has no changes
+    b create --name fresh busybox true
+    run b diff fresh
+    [ "$status" -eq 0 ] && [ -z "$output" ]
+    run b diff nope
+    [ "$status" -ne 0 ] && [[ "$output" == *"no such container: nope"* ]]
+}
+
+@test "export writes the merged rootfs; it round-trips through image import" {
+    changed
+    b export ch >"$TESTDIR/ch.tar"
+    tar -tf "$TESTDIR/ch.tar" >"$TESTDIR/list"
+    grep -qx './added' "$TESTDIR/list"
+    grep -qx './bin/busybox' "$TESTDIR/list"
+    ! grep -q 'etc/group$' "$TESTDIR/list"
+    ! grep -q '\.wh\.' "$TESTDIR/list"
+    b image import copy "$TESTDIR/ch.tar"
+    run b run --rm copy sh -c 'cat /added /var/spool/x/f; tail -n 1 /etc/passwd; ls /etc/group'
+    [ "${lines[0]}" = new ] && [ "${lines[1]}" = y ] && [ "${lines[2]}" = more ]
+    [[ "$output" == *"No such file"* ]]
+    # -o FILE gives the same archive
+    b export -o "$TESTDIR/o.tar" ch
+    cmp "$TESTDIR/ch.tar" "$TESTDIR/o.tar"
+    # a running container exports too
+    b run -d --name live busybox sh -c 'echo hi >/run-file; sleep 100'
+    eventually b diff live
+    run bash -c "'$BERTH' --socket '$SOCK' export live | tar -tf - | grep -x ./run-file"
+    [ "$status" -eq 0 ]
+}
+
+@test "export and diff refusals: no fd over the raw protocol, unknown container, no partial file" {
+    b create --name c1 busybox true
+    run q "export c1"
+    [[ "$output" == "err 400 export needs an fd"* ]]
+    run q "diff c1"
+    [[ "$output" == "err 400 diff needs an fd"* ]]
+    run b export -o "$TESTDIR/x.tar" nope
+    [ "$status" -ne 0 ] && [[ "$output" == *"no such container: nope"* ]]
+    [ ! -e "$TESTDIR/x.tar" ]
+    # a reader that goes away does not hurt berthd
+    b run --name big busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=20 2>/dev/null'
+    run bash -c "'$BERTH' --socket '$SOCK' export big | head -c 1000 >/dev/null"
+    b ps -a >/dev/null
+    run b diff big
+    [ "$output" = "A /big" ]
+}
+
+@test "image inspect shows Docker's fields" {
+    run b image inspect busybox
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.[0].RepoTags[0]' <<<"$output")" = busybox ]
+    [ "$(jq -r '.[0].Config.Cmd[0]' <<<"$output")" = sh ]
+    [[ "$(jq -r '.[0].Config.Env[0]' <<<"$output")" == PATH=* ]]
+    [[ "$(jq -r '.[0].Id' <<<"$output")" == sha256:* ]]
+    [ "$(jq -r '.[0].Size > 100000' <<<"$output")" = true ]
+    [ "$(jq -r '.[0].Os' <<<"$output")" = linux ]
+    run b image inspect busybox nope
+    [ "$status" -ne 0 ] && [[ "$output" == *"no such image: nope"* ]]
+}
+
+@test "image rm refuses a used image, -f removes its stopped containers but not a running one" {
+    cp -a "$ROOT/images/busybox" "$ROOT/images/bb2"
+    b create --name u1 bb2 true
+    b run --name u2 bb2 true
+    run b image rm bb2
+    [ "$status" -ne 0 ] && [[ "$output" == *"container"*"uses it"* ]]
+    b run -d --name u3 bb2 sleep 100
+    run b image rm -f bb2
+    [ "$status" -ne 0 ] && [[ "$output" == *"cannot be forced"*"running"* ]]
+    [ -d "$ROOT/images/bb2" ]
+    b rm -f u3
+    run b rmi -f bb2
+    [ "$status" -eq 0 ]
+    [ ! -e "$ROOT/images/bb2" ]
+    eventually bash -c "! '$BERTH' --socket '$SOCK' ps -a --format json | grep -q '\"u[12]\"'"
+    run b image rm bb2
+    [ "$status" -ne 0 ] && [[ "$output" == *"no such image: bb2"* ]]
+}
+
+@test "image prune removes nothing, prune -a every image no container uses" {
+    cp -a "$ROOT/images/busybox" "$ROOT/images/unused"
+    run b image prune
+    [ "$status" -eq 0 ] && [ "$output" = "Total reclaimed space: 0B" ]
+    [ -d "$ROOT/images/unused" ]
+    b create --name keep busybox true
+    run b image prune -a -f
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"deleted: unused"* && "$output" == *"Total reclaimed space:"* ]]
+    [[ "$output" != *"deleted: busybox"* ]]
+    [ ! -e "$ROOT/images/unused" ] && [ -d "$ROOT/images/busybox" ]
+}
