@@ -11,7 +11,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. $(WARN) $(HARDEN) -MMD -MP $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lev -lm
-# libarchive only for what links storage/archive.o (berthd, its tests), not for the client
+# libarchive only for what links storage/archive.o or storage/export.o (berthd, their tests),
+# not for the client
 ARCHIVE_LIBS := $(shell pkg-config --libs libarchive 2>/dev/null || echo -larchive)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 ifeq ($(SAN),1)
