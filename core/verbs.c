@@ -1364,7 +1364,9 @@ static int tree_fn(void *arg, struct err *e)
         return err_set(e, ENOMEM, "diff");
     o->fd = j->fd;
     o->len = 0;
-    int rc = storage_diff(j->lower, j->upper, diff_emit, o, e);
+    static const char *const mounts[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
+                                         NULL};
+    int rc = storage_diff(j->lower, j->upper, mounts, diff_emit, o, e);
     if (rc == 0)
         rc = diff_flush(o, e);
     free(o);

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,15 +211,55 @@ struct diff {
     struct walk w;
     int (*emit)(void *ctx, enum storage_change kind, const char *path, struct err *e);
     void *ctx;
+    const char *const *ignore;
     size_t n;
+    /* directories of the current path that are MODIFIED only if something beneath them is
+     * listed: the lengths of their paths, outermost first */
+    size_t pending[STORAGE_WALK_DEPTH_MAX + 2];
+    size_t npending;
 };
 
-static int diff_emit(struct diff *d, enum storage_change kind, struct err *e)
+static int diff_emit_path(struct diff *d, enum storage_change kind, struct err *e)
 {
     if (d->n >= STORAGE_DIFF_MAX)
         return err_set(e, E2BIG, "diff: more than %d changes", STORAGE_DIFF_MAX);
     d->n++;
     return d->emit(d->ctx, kind, d->w.path, e);
+}
+
+/* List the current path, after the pending directories above it. */
+static int diff_emit(struct diff *d, enum storage_change kind, struct err *e)
+{
+    for (size_t i = 0; i < d->npending; i++) {
+        size_t len = d->pending[i];
+        char saved = d->w.path[len];
+        d->w.path[len] = '\0';
+        int rc = diff_emit_path(d, STORAGE_CHANGE_MODIFIED, e);
+        d->w.path[len] = saved;
+        if (rc < 0)
+            return -1;
+    }
+    d->npending = 0;
+    return diff_emit_path(d, kind, e);
+}
+
+/* An empty file or directory the engine made at one of D's ignored paths (a mount point). */
+static int diff_ignored(const struct diff *d, const struct stat *us)
+{
+    if (!(S_ISREG(us->st_mode) && us->st_size == 0) && !S_ISDIR(us->st_mode))
+        return 0;
+    for (const char *const *p = d->ignore; p && *p; p++)
+        if (strcmp(*p, d->w.path) == 0)
+            return 1;
+    return 0;
+}
+
+/* A directory of UPPER that LOWER has alike (type, mode, owner): a change only if something
+ * beneath it is one. */
+static int same_dir(const struct stat *us, const struct stat *ls)
+{
+    return S_ISDIR(us->st_mode) && S_ISDIR(ls->st_mode) && us->st_mode == ls->st_mode &&
+           us->st_uid == ls->st_uid && us->st_gid == ls->st_gid;
 }
 
 static int diff_dir(struct diff *d, int ufd, int lfd, int hidden, int depth, struct err *e);
@@ -238,10 +277,11 @@ static int diff_entry(struct diff *d, int ufd, int lfd, int hidden, const char *
     int in_lower = lfd >= 0 ? stat_at(lfd, name, &ls, 1) : 0;
     if (in_lower < 0)
         return err_set(e, errno, "diff: stat '%.200s' of the image rootfs", d->w.path);
-    if (diff_emit(d, in_lower ? STORAGE_CHANGE_MODIFIED : STORAGE_CHANGE_ADDED, e) < 0)
-        return -1;
-    if (!S_ISDIR(us.st_mode))
+    if (!in_lower && diff_ignored(d, &us))
         return 0;
+    enum storage_change kind = in_lower ? STORAGE_CHANGE_MODIFIED : STORAGE_CHANGE_ADDED;
+    if (!S_ISDIR(us.st_mode))
+        return diff_emit(d, kind, e);
     auto_close int sub_u = open_subdir(ufd, name);
     int opaque = 0;
     if (sub_u < 0 || is_opaque(sub_u, &opaque) < 0)
@@ -252,7 +292,16 @@ static int diff_entry(struct diff *d, int ufd, int lfd, int hidden, const char *
         if (sub_l < 0)
             return err_set(e, errno, "diff: open '%.200s' of the image rootfs", d->w.path);
     }
-    return diff_dir(d, sub_u, sub_l, hidden || opaque, depth + 1, e);
+    /* a directory the image has alike is a change only if something beneath it is one */
+    size_t npending = d->npending;
+    if (in_lower && !opaque && same_dir(&us, &ls))
+        d->pending[d->npending++] = d->w.len;
+    else if (diff_emit(d, kind, e) < 0)
+        return -1;
+    rc = diff_dir(d, sub_u, sub_l, hidden || opaque, depth + 1, e);
+    if (d->npending > npending)
+        d->npending = npending; /* nothing beneath it was listed */
+    return rc;
 }
 
 /* NAME of LOWER's directory LFD, hidden by an opaque directory and absent from UPPER. */
@@ -295,7 +344,7 @@ static int diff_dir(struct diff *d, int ufd, int lfd, int hidden, int depth, str
     return 0;
 }
 
-int storage_diff(const char *lower, const char *upper,
+int storage_diff(const char *lower, const char *upper, const char *const *ignore,
                  int (*emit)(void *ctx, enum storage_change kind, const char *path, struct err *e),
                  void *ctx, struct err *e)
 {
@@ -310,6 +359,7 @@ int storage_diff(const char *lower, const char *upper,
         return err_set(e, ENOMEM, "diff");
     d->emit = emit;
     d->ctx = ctx;
+    d->ignore = ignore;
     /* overlay ignores an opaque mark on the upper root */
     return diff_dir(d, ufd, lfd, 0, 0, e);
 }
@@ -397,26 +447,15 @@ struct export
 static la_ssize_t on_tar_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
     struct export *x = ctx;
+    struct err we = {0};
 
     if (x->aborted) {
         archive_set_error(a, ECANCELED, "export failed");
         return -1;
     }
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(x->out_fd, (const char *)buf + done, len - done);
-        if (n > 0) {
-            done += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* a non-blocking fd: wait for room; POLLERR/POLLHUP show up in the next write */
-            struct pollfd p = {.fd = x->out_fd, .events = POLLOUT};
-            if (poll(&p, 1, -1) >= 0 || errno == EINTR)
-                continue;
-        }
-        x->io_errno = n == 0 ? EIO : errno;
+    /* waits in poll(2) on an O_NONBLOCK fd */
+    if (util_write_all(x->out_fd, buf, len, &we) < 0) {
+        x->io_errno = we.code ? we.code : EIO;
         archive_set_error(a, x->io_errno, "write");
         return -1;
     }

@@ -25,9 +25,12 @@ enum storage_change {
 /* The changes the upper dir UPPER makes to the image rootfs LOWER, as `docker diff` lists them,
  * in path order: depth first, the names of each directory sorted bytewise (a parent comes
  * right before its children, as Docker's walk lists them). Each entry of UPPER is ADDED when
- * LOWER has nothing at its path, else MODIFIED (directories included: a directory shows up in
- * UPPER only when something beneath it changed). A whiteout is DELETED (nothing beneath it is
- * listed). In an opaque directory of UPPER (and beneath it), what LOWER held and UPPER does
+ * LOWER has nothing at its path, else MODIFIED; but a directory LOWER has alike (same mode and
+ * owner, not opaque) is listed only when something beneath it is, right before the first such
+ * entry (overlay copies a directory up whenever it creates anything in it, even a mount point).
+ * IGNORE (NULL, or NULL-terminated absolute paths) names the mount points the engine makes: an
+ * empty file or a directory ADDED at one of those paths is not listed, nor what it holds. A
+ * whiteout is DELETED (nothing beneath it is listed). In an opaque directory of UPPER (and beneath it), what LOWER held and UPPER does
  * not is DELETED (its top level only). PATH is absolute ("/etc/passwd") and valid only during
  * the call. EMIT returning -1 stops the walk and its error is returned as is.
  * A missing UPPER has no changes; a missing LOWER fails with ENOENT "image rootfs ... is
@@ -35,7 +38,7 @@ enum storage_change {
  * STORAGE_WALK_DEPTH_MAX with ELOOP, more than STORAGE_WALK_NAMES_MAX names in the
  * directories being walked with E2BIG. Symlinks are never followed. Slow: call from a
  * helper. */
-int storage_diff(const char *lower, const char *upper,
+int storage_diff(const char *lower, const char *upper, const char *const *ignore,
                  int (*emit)(void *ctx, enum storage_change kind, const char *path, struct err *e),
                  void *ctx, struct err *e);
 

@@ -116,6 +116,8 @@ static void diag(int check, const char *txt)
     }
 }
 
+static const char *const *diff_ignore; /* the mount points storage_diff skips */
+
 static int diff(const char *lower, const char *upper, struct changes *c, struct err *e)
 {
     char l[512], u[512];
@@ -123,7 +125,7 @@ static int diff(const char *lower, const char *upper, struct changes *c, struct 
     c->len = 0;
     c->n = 0;
     c->txt[0] = '\0';
-    return storage_diff(P(l, sizeof l, lower), P(u, sizeof u, upper), collect, c, e);
+    return storage_diff(P(l, sizeof l, lower), P(u, sizeof u, upper), diff_ignore, collect, c, e);
 }
 
 /* ---- reading a tar back ---- */
@@ -309,6 +311,46 @@ static void test_diff_main(void)
     ok(diff("L", "U", &c, &e) < 0 && e.code == ECANCELED && c.n == 3 && strstr(e.msg, "/a-b"),
        "emit failing stops the walk with its error (%s)", e.msg);
     c.fail_at = 0;
+}
+
+/* Directories copied up only because something was created in them, and the engine's mount
+ * points. */
+static void test_diff_quiet(void)
+{
+    static const char *const mounts[] = {"/etc/hosts", "/etc/resolv.conf", "/mnt/vol", NULL};
+    struct err e;
+    struct changes c = {0};
+
+    mkd("QL", 0755);
+    mkd("QL/etc", 0755);
+    put("QL/etc/hostname", "x");
+    mkd("QL/mnt", 0755);
+    mkd("QL/srv", 0755);
+    mkd("QL/home", 0755);
+    mkd("QU", 0755);
+    mkd("QU/etc", 0755);
+    put("QU/etc/hosts", "");
+    put("QU/etc/resolv.conf", "");
+    mkd("QU/mnt", 0755);
+    mkd("QU/mnt/vol", 0755);
+    mkd("QU/srv", 0755); /* copied up, nothing beneath */
+    mkd("QU/home", 0700); /* chmod'ed */
+
+    diff_ignore = mounts;
+    ok(diff("QL", "QU", &c, &e) == 0 && strcmp(c.txt, "C /home") == 0,
+       "mount points and the directories copied up for them are no changes (%s)", e.msg);
+    diag(strcmp(c.txt, "C /home") == 0, c.txt);
+    put("QU/etc/resolv.conf", "nameserver 1.1.1.1\n");
+    put("QU/mnt/vol/f", "under the mount");
+    const char *want = "C /etc\nA /etc/resolv.conf\nC /home";
+    ok(diff("QL", "QU", &c, &e) == 0 && strcmp(c.txt, want) == 0,
+       "an ignored file that is not empty is listed, after its parent; an ignored directory "
+       "hides what it holds (%s)",
+       e.msg);
+    diag(strcmp(c.txt, want) == 0, c.txt);
+    diff_ignore = NULL;
+    ok(diff("QL", "QU", &c, &e) == 0 && strncmp(c.txt, "C /etc\nA /etc/hosts\n", 20) == 0,
+       "without IGNORE the mount points are listed (%s)", e.msg);
 }
 
 static void test_export_main(void)
@@ -560,6 +602,7 @@ int main(void)
     }
     build_main();
     test_diff_main();
+    test_diff_quiet();
     test_export_main();
     test_opaque();
     test_depth();
