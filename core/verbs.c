@@ -1338,7 +1338,8 @@ static int diff_flush(struct diff_out *o, struct err *e)
 /* One line of `docker diff`: "C /etc", "A /etc/x", "D /etc/y". */
 static int diff_emit(void *ctx, enum storage_change kind, const char *path, struct err *e)
 {
-    static const char letter[] = {[STORAGE_CHANGE_MODIFIED] = 'C', [STORAGE_CHANGE_ADDED] = 'A',
+    static const char letter[] = {[STORAGE_CHANGE_MODIFIED] = 'C',
+                                  [STORAGE_CHANGE_ADDED] = 'A',
                                   [STORAGE_CHANGE_DELETED] = 'D'};
     struct diff_out *o = ctx;
     size_t n = strlen(path);
@@ -1364,8 +1365,7 @@ static int tree_fn(void *arg, struct err *e)
         return err_set(e, ENOMEM, "diff");
     o->fd = j->fd;
     o->len = 0;
-    static const char *const mounts[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
-                                         NULL};
+    static const char *const mounts[] = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", NULL};
     int rc = storage_diff(j->lower, j->upper, mounts, diff_emit, o, e);
     if (rc == 0)
         rc = diff_flush(o, e);
@@ -1414,8 +1414,7 @@ static void v_tree(struct client *cl, const struct proto_req *req, int diff)
     j->cl = cl;
     j->diff = diff;
     j->fd = fd;
-    if (util_fmt(j->lower, sizeof j->lower, &e, "%s/%s/rootfs", sv->images_dir, c->cfg.image) <
-            0 ||
+    if (util_fmt(j->lower, sizeof j->lower, &e, "%s/%s/rootfs", sv->images_dir, c->cfg.image) < 0 ||
         util_fmt(j->upper, sizeof j->upper, &e, "%s/%s/upper", sv->containers_dir, c->id) < 0 ||
         util_fmt(j->what, sizeof j->what, &e, "%s %.12s", diff ? "diff" : "export", c->id) < 0 ||
         sv_helper(sv, tree_fn, j, tree_done, j, &e) < 0) {

@@ -116,7 +116,6 @@ static int kind_inspect(const struct client_spec *spec, const char *kind, int ar
     return 0;
 }
 
-
 enum { IMG_QUIET, IMG_NO_TRUNC, IMG_FORMAT, IMG_NFLAGS };
 static const struct client_flag image_ls_flags[IMG_NFLAGS] = {
     [IMG_QUIET] = {'q', "quiet", 0},
@@ -386,8 +385,8 @@ int cmd_image(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } subs[] = {
-        {"ls", image_ls},   {"list", image_ls}, {"import", image_import}, {"load", cmd_load},
-        {"rm", image_rm},   {"remove", image_rm}, {"inspect", image_inspect}, {"prune", image_prune},
+        {"ls", image_ls}, {"list", image_ls},   {"import", image_import},   {"load", cmd_load},
+        {"rm", image_rm}, {"remove", image_rm}, {"inspect", image_inspect}, {"prune", image_prune},
     };
     const char *sub = argc > 1 ? argv[1] : "--help";
 
@@ -421,7 +420,8 @@ int cmd_rmi(int argc, char **argv)
 /* ---- export, diff ---- */
 
 enum { EXPORT_OUTPUT, EXPORT_NFLAGS };
-static const struct client_flag export_flags[EXPORT_NFLAGS] = {[EXPORT_OUTPUT] = {'o', "output", 1}};
+static const struct client_flag export_flags[EXPORT_NFLAGS] = {
+    [EXPORT_OUTPUT] = {'o', "output", 1}};
 
 /* berth export [-o FILE] CONTAINER: berthd's helper writes the tar straight to our stdout (or
  * FILE), passed with the request. */

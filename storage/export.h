@@ -30,11 +30,11 @@ enum storage_change {
  * entry (overlay copies a directory up whenever it creates anything in it, even a mount point).
  * IGNORE (NULL, or NULL-terminated absolute paths) names the mount points the engine makes: an
  * empty file or a directory ADDED at one of those paths is not listed, nor what it holds. A
- * whiteout is DELETED (nothing beneath it is listed). In an opaque directory of UPPER (and beneath it), what LOWER held and UPPER does
- * not is DELETED (its top level only). PATH is absolute ("/etc/passwd") and valid only during
- * the call. EMIT returning -1 stops the walk and its error is returned as is.
- * A missing UPPER has no changes; a missing LOWER fails with ENOENT "image rootfs ... is
- * missing". More than STORAGE_DIFF_MAX entries fail with E2BIG, a tree deeper than
+ * whiteout is DELETED (nothing beneath it is listed). In an opaque directory of UPPER (and beneath
+ * it), what LOWER held and UPPER does not is DELETED (its top level only). PATH is absolute
+ * ("/etc/passwd") and valid only during the call. EMIT returning -1 stops the walk and its error is
+ * returned as is. A missing UPPER has no changes; a missing LOWER fails with ENOENT "image rootfs
+ * ... is missing". More than STORAGE_DIFF_MAX entries fail with E2BIG, a tree deeper than
  * STORAGE_WALK_DEPTH_MAX with ELOOP, more than STORAGE_WALK_NAMES_MAX names in the
  * directories being walked with E2BIG. Symlinks are never followed. Slow: call from a
  * helper. */

@@ -333,7 +333,7 @@ static void test_diff_quiet(void)
     put("QU/etc/resolv.conf", "");
     mkd("QU/mnt", 0755);
     mkd("QU/mnt/vol", 0755);
-    mkd("QU/srv", 0755); /* copied up, nothing beneath */
+    mkd("QU/srv", 0755);  /* copied up, nothing beneath */
     mkd("QU/home", 0700); /* chmod'ed */
 
     diff_ignore = mounts;
