@@ -119,3 +119,19 @@ changed() {
     [[ "$output" != *"deleted: busybox"* ]]
     [ ! -e "$ROOT/images/unused" ] && [ -d "$ROOT/images/busybox" ]
 }
+
+@test "removing a container or an image with 100 000 files leaves berthd answering meanwhile" {
+    b create --name many busybox true
+    id=$(b inspect many | jq -r '.[0].Id')
+    mkdir -p "$ROOT/containers/$id/upper/many" "$ROOT/images/heavy"
+    cp -a "$ROOT/images/busybox/." "$ROOT/images/heavy/"
+    (cd "$ROOT/containers/$id/upper/many" && seq 1 100000 | xargs touch)
+    cp -a "$ROOT/containers/$id/upper/many" "$ROOT/images/heavy/rootfs/many"
+    b rm many
+    # the name and the directory are gone at once; the files go in a helper
+    [ ! -e "$ROOT/containers/$id" ]
+    run b image rm heavy
+    [ "$status" -eq 0 ] && [ ! -e "$ROOT/images/heavy" ]
+    for _ in 1 2 3 4 5; do timeout 5 "$BERTH" --socket "$SOCK" ping >/dev/null; done
+    eventually bash -c "! ls -A '$ROOT/containers' '$ROOT/images' | grep -q '^\.'"
+}
