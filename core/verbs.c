@@ -409,6 +409,16 @@ static int resolve_mounts(struct client *cl, const struct proto_req *req, struct
         struct volume *v = volume_create(cl->sv, m->source, NULL, m->anonymous, &e);
         if (!v || (!m->source && !(m->source = strdup(v->name)))) {
             client_reply_err(cl, 500, "%s", v ? "out of memory" : e.msg);
+            if (v && m->anonymous)
+                (void)volume_remove(cl->sv, v, &e);
+            /* the anonymous volumes made for this create go again */
+            for (int j = 0; j < i; j++) {
+                struct volume *made = cfg->mounts[j].anonymous && cfg->mounts[j].source
+                                          ? volume_find(cl->sv, cfg->mounts[j].source)
+                                          : NULL;
+                if (made)
+                    (void)volume_remove(cl->sv, made, &e);
+            }
             return -1;
         }
     }
