@@ -139,8 +139,13 @@ analyze:
 run: deps all
 	sh examples/run.sh $(BUILD)
 
+# run.sh (berth vs crun/runc), then storage.sh (load throughput, start vs image size); the
+# exit status is the worse of the two (0 clean, 1 berth misbehaved, 2 setup failure)
 bench: all
-	sh tests/bench/run.sh $(BUILD)
+	@rc=0; \
+	sh tests/bench/run.sh $(BUILD) || rc=$$?; \
+	sh tests/bench/storage.sh $(BUILD) || { s=$$?; [ $$s -gt $$rc ] && rc=$$s; }; \
+	exit $$rc
 
 clean:
 	rm -rf build
