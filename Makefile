@@ -26,7 +26,7 @@ endif
 # Debian packages needed to build, test and benchmark (make deps installs the missing ones).
 DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
             libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
-            procps curl crun runc clang clang-format cppcheck nftables python3
+            procps curl crun runc clang clang-format cppcheck nftables python3 umoci
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
@@ -140,8 +140,13 @@ analyze:
 run: deps all
 	sh examples/run.sh $(BUILD)
 
+# run.sh (berth vs crun/runc), then storage.sh (load throughput, start vs image size); the
+# exit status is the worse of the two (0 clean, 1 berth misbehaved, 2 setup failure)
 bench: all
-	sh tests/bench/run.sh $(BUILD)
+	@rc=0; \
+	sh tests/bench/run.sh $(BUILD) || rc=$$?; \
+	sh tests/bench/storage.sh $(BUILD) || { s=$$?; [ $$s -gt $$rc ] && rc=$$s; }; \
+	exit $$rc
 
 clean:
 	rm -rf build

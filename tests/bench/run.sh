@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # tests/bench/run.sh BUILD - berth vs crun vs runc, side by side on this machine (DESIGN §15).
 #
-#   make bench                       (= sh tests/bench/run.sh build)
+#   make bench                       (this, sh tests/bench/run.sh build, then storage.sh)
 #   BENCH_N=30 BENCH_CTRS=100 BENCH_ROUNDS=3 BENCH_IDLE_SECS=10 sh tests/bench/run.sh build
 #
 # 1. run-to-exit of `true`, client included, N runs each, interleaved A B C A B C

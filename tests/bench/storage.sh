@@ -1,0 +1,411 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# tests/bench/storage.sh BUILD - storage benchmarks: image load throughput against tar, and the
+# start time of a container against the size of its image.
+#
+#   make bench                       (run.sh, then this: sh tests/bench/storage.sh build)
+#   BENCH_LOAD_MB=200 BENCH_LOAD_N=3 BENCH_N=20 BENCH_BIG_MB=1024 sh tests/bench/storage.sh build
+#
+# a. `berth load -i` of an OCI layout directory (busybox, then 4 layers holding LOAD_MB MiB of
+#    incompressible files of mixed sizes, made once by mklayout.py), in two variants: plain tar
+#    layers and gzip layers; median of LOAD_N loads (`berth image rm` between them, not timed)
+#    against `tar -xf` (`tar -xzf`) of the same layer files, in order, into a fresh directory
+#    (same N, interleaved). Throughput is MiB of uncompressed layer tar per second; berth also
+#    checks every blob's sha256, tar does not.
+# b. `berth run --rm IMG true`, N runs each, interleaved, for the busybox image and for busybox
+#    plus BIG_MB MiB of extra files (fallocate, `berth image import`): the overlay root makes
+#    the start independent of the image's size, so the ratio big/small should be about 1.
+#
+# The VM's speed drifts: only medians and ratios are meaningful. Everything (berthd with its
+# own --root and --socket, images, layouts, extracted trees) lives under one temporary
+# directory under /tmp, removed on exit (KEEP=1 keeps it).
+# Exit status: 0 when every benchmark ran cleanly, 1 when berth misbehaved (errors, wrong
+# content, leftovers), 2 on a setup failure.
+
+# Timing uses bash's $EPOCHREALTIME (no fork per sample): re-exec under bash.
+if [ -z "${BASH_VERSION:-}" ]; then
+    exec bash "$0" "$@"
+fi
+set -u
+export LC_ALL=C
+
+BUILD=${1:-build}
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 2
+
+LOAD_MB=${BENCH_LOAD_MB:-200}
+LOAD_N=${BENCH_LOAD_N:-3}
+LAYERS=${BENCH_LAYERS:-4}
+N=${BENCH_N:-20}
+BIG_MB=${BENCH_BIG_MB:-1024}
+TIMEOUT=${BENCH_TIMEOUT:-900}
+
+BERTHD="$TOP/$BUILD/berthd"
+BERTH_BIN="$TOP/$BUILD/berth"
+IMAGE_SRC="$TOP/$BUILD/images/busybox"
+
+die() {
+    echo "bench: $*" >&2
+    exit 2
+}
+
+[ "$(id -u)" = 0 ] || die "needs root"
+[ -x "$BERTHD" ] && [ -x "$BERTH_BIN" ] && [ -f "$IMAGE_SRC/config.json" ] ||
+    die "build first: make (missing $BUILD/berthd, $BUILD/berth or $BUILD/images/busybox)"
+for t in python3 jq gzip tar fallocate; do
+    command -v $t >/dev/null || die "$t is needed (make deps)"
+done
+
+D=$(mktemp -d /tmp/berthsbench.XXXXXX) || die "mktemp"
+SOCK="$D/sock"
+IMAGES="$D/root/images"
+SV_PID=
+WD_PID=
+ANOMALIES="$D/anomalies"
+: >"$ANOMALIES"
+
+b() { "$BERTH_BIN" --socket "$SOCK" "$@"; }
+bt() { timeout 20 "$BERTH_BIN" --socket "$SOCK" "$@"; }
+
+anomaly() {
+    echo "  !! $*" >&2
+    echo "$*" >>"$ANOMALIES"
+}
+
+phase() {
+    echo "$*" >"$D/phase"
+}
+
+# ---------------------------------------------------------------- cleanup (always runs)
+
+cleanup() {
+    set +e
+    trap - EXIT INT TERM
+    local c left
+    if [ -n "$WD_PID" ]; then
+        kill "$WD_PID" 2>/dev/null
+        wait "$WD_PID" 2>/dev/null
+    fi
+    if [ -n "$SV_PID" ] && kill -0 "$SV_PID" 2>/dev/null; then
+        for c in $(bt ps -aq 2>/dev/null); do
+            bt rm -f "$c" >/dev/null 2>&1
+        done
+        kill -TERM "$SV_PID" 2>/dev/null
+        for _ in $(seq 1 150); do
+            kill -0 "$SV_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$SV_PID" 2>/dev/null; then
+            echo "bench: berthd $SV_PID did not exit within 15 s of SIGTERM: SIGKILL" >&2
+            kill -KILL "$SV_PID" 2>/dev/null
+        fi
+        wait "$SV_PID" 2>/dev/null
+    fi
+    # processes still holding our files (container inits, a load helper): ours to end, by PID
+    left=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "*$D*" 2>/dev/null | cut -d/ -f3 | sort -u)
+    if [ -n "$left" ]; then
+        echo "bench: processes left behind holding $D: $left (killed)" >&2
+        kill -KILL $left 2>/dev/null
+    fi
+    if grep -q "$D" /proc/mounts; then
+        echo "bench: mounts left behind (lazily unmounted):" >&2
+        grep "$D" /proc/mounts >&2
+        grep "$D" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
+            umount -l "$m" 2>/dev/null
+        done
+    fi
+    if [ -n "${KEEP:-}" ]; then
+        echo "bench: kept $D"
+    else
+        rm -rf --one-file-system "$D"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Watchdog: if the whole run exceeds TIMEOUT s (berth hung?), say where, end our children.
+main_pid=$$
+(
+    end=$((SECONDS + TIMEOUT))
+    while [ $SECONDS -lt $end ]; do sleep 1; done
+    echo "bench: TIMEOUT after ${TIMEOUT}s during: $(cat "$D/phase" 2>/dev/null)" >&2
+    for p in $(ps -o pid= --ppid "$main_pid"); do
+        [ "$p" != "$BASHPID" ] && [ "$p" != "$(cat "$D/svpid" 2>/dev/null)" ] && kill -TERM "$p" 2>/dev/null
+    done
+    kill -TERM "$main_pid"
+) &
+WD_PID=$!
+
+# ---------------------------------------------------------------- helpers
+
+# stats FILE: "median p90 n" in ms from microsecond samples (p90 = nearest rank)
+stats() {
+    sort -n "$1" 2>/dev/null | awk '{ a[NR] = $1 }
+        END {
+            if (NR == 0) { print "- - 0"; exit }
+            m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+            k = int(0.9 * NR); if (k < 0.9 * NR) k++; if (k < 1) k = 1
+            printf "%.2f %.2f %d\n", m / 1000, a[k] / 1000, NR
+        }'
+}
+
+ratio() { # ratio A B: A/B with 2 decimals, "-" if either is missing
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+# elapsed T0 T1: microseconds between two $EPOCHREALTIME readings
+elapsed() { echo $((${2/./} - ${1/./})); }
+
+mibps() { # mibps BYTES MS: MiB/s, "-" if MS is missing
+    awk -v b="$1" -v ms="$2" 'BEGIN { if (ms == "-" || ms + 0 == 0) print "-"; else printf "%.1f\n", b / 1048576 / (ms / 1000) }'
+}
+
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f\n", b / 1048576 }'; }
+
+# leftovers: the hidden entries of the images dir (a load's .tmp-load-*, an import's
+# .NAME.tmp-*, a removal's .rm-NAME still being deleted)
+leftovers() { ls -A "$IMAGES" | grep '^\.' | tr '\n' ' '; }
+
+# wait_rm NAME: until berthd's background removal of NAME's tree is done (up to 60 s)
+wait_rm() {
+    for _ in $(seq 1 600); do
+        [ -e "$IMAGES/.rm-$1" ] || return 0
+        sleep 0.1
+    done
+    anomaly "image rm $1: $IMAGES/.rm-$1 still there after 60 s"
+}
+
+row() { printf '  %-40s %10s %10s %10s %s\n' "$@"; }
+
+# ---------------------------------------------------------------- setup
+
+phase "setup"
+echo "berth storage benchmarks: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(nproc) CPUs, kernel $(uname -r)," \
+    "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  tmp: $D on $(df -PT "$D" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
+
+mkdir -p "$IMAGES"
+cp -a "$IMAGE_SRC" "$IMAGES/busybox" || die "copy image"
+"$BERTHD" --root "$D/root" --socket "$SOCK" >>"$D/berthd.log" 2>&1 &
+SV_PID=$!
+echo "$SV_PID" >"$D/svpid"
+up=0
+for _ in $(seq 1 100); do
+    if [ -S "$SOCK" ] && b ping >/dev/null 2>&1; then
+        up=1
+        break
+    fi
+    kill -0 "$SV_PID" 2>/dev/null || break
+    sleep 0.05
+done
+[ $up = 1 ] || {
+    cat "$D/berthd.log" >&2
+    die "berthd did not come up"
+}
+b run --rm busybox true >/dev/null 2>"$D/berth-probe.err" ||
+    die "berth run --rm busybox true fails: $(cat "$D/berth-probe.err")"
+
+# ---------------------------------------------------------------- a. image load vs tar
+
+phase "a. generate"
+echo
+echo "== a. image load throughput: berth load -i vs tar -x ($LOAD_MB MiB in $LAYERS layers + busybox, N=$LOAD_N) =="
+t0=$EPOCHREALTIME
+nfiles=$(python3 "$TOP/tests/bench/mklayout.py" data "$D/gen" "$LOAD_MB" "$LAYERS") ||
+    die "mklayout.py data failed"
+mkdir -p "$D/layers"
+tar -C "$IMAGE_SRC/rootfs" --numeric-owner -cf "$D/layers/l0.tar" . || die "tar of busybox"
+LT="$D/layers/l0.tar"
+for k in $(seq 1 "$LAYERS"); do
+    tar -C "$D/gen/l$k" --numeric-owner -cf "$D/layers/l$k.tar" . || die "tar of layer $k"
+    LT="$LT $D/layers/l$k.tar"
+done
+LG=""
+for f in $LT; do
+    gzip -c "$f" >"$f.gz" || die "gzip $f"
+    LG="$LG $f.gz"
+done
+# shellcheck disable=SC2086
+python3 "$TOP/tests/bench/mklayout.py" layout "$D/oci-tar" benchtar $LT || die "layout (tar)"
+# shellcheck disable=SC2086
+python3 "$TOP/tests/bench/mklayout.py" layout "$D/oci-gz" benchgz $LG || die "layout (gzip)"
+t1=$EPOCHREALTIME
+# shellcheck disable=SC2086
+TAR_BYTES=$(stat -c %s $LT | awk '{ s += $1 } END { print s }')
+# shellcheck disable=SC2086
+GZ_BYTES=$(stat -c %s $LG | awk '{ s += $1 } END { print s }')
+echo "  $nfiles files; layers: $(mib "$TAR_BYTES") MiB as tar, $(mib "$GZ_BYTES") MiB gzipped" \
+    "(made in $(($(elapsed "$t0" "$t1") / 1000000)) s, not timed)"
+
+# load_once VARIANT I: one timed berth load of the VARIANT layout as image bl, then removed
+load_once() {
+    local v=$1 i=$2 t0 t1 st
+    sync
+    t0=$EPOCHREALTIME
+    b load -i "$D/oci-$v" --name bl </dev/null >"$D/load.out" 2>"$D/load.err"
+    st=$?
+    t1=$EPOCHREALTIME
+    if [ $st != 0 ]; then
+        anomaly "load ($v, run $i) failed: $(head -c 300 "$D/load.err")"
+        return
+    fi
+    elapsed "$t0" "$t1" >>"$D/sa.berth.$v"
+    if [ "$i" = 1 ]; then
+        # the content, once per variant (not timed): every generated tree, byte for byte
+        for k in $(seq 1 "$LAYERS"); do
+            diff -rq "$D/gen/l$k/bench/l$k" "$IMAGES/bl/rootfs/bench/l$k" >"$D/diff.out" 2>&1 ||
+                anomaly "load ($v): layer $k differs from its source: $(head -3 "$D/diff.out" | tr '\n' ' ')"
+        done
+        diff -rq "$IMAGE_SRC/rootfs/bin" "$IMAGES/bl/rootfs/bin" >/dev/null 2>&1 ||
+            anomaly "load ($v): /bin differs from busybox's"
+        b run --rm bl sh -c "test -s /bench/l1/d000/f000" </dev/null >/dev/null 2>>"$D/load.err" ||
+            anomaly "load ($v): the loaded image does not run: $(tail -1 "$D/load.err")"
+    fi
+    b image rm bl >/dev/null 2>>"$D/rm.err" || anomaly "image rm bl ($v, run $i) failed: $(tail -1 "$D/rm.err")"
+    wait_rm bl
+}
+
+# tar_once VARIANT: one timed extraction of the layer files, in order, into a fresh directory
+tar_once() {
+    local v=$1 t0 t1 st=0 f flag=-xf files=$LT
+    [ "$v" = gz ] && flag=-xzf files=$LG
+    rm -rf "$D/x"
+    mkdir "$D/x"
+    sync
+    t0=$EPOCHREALTIME
+    for f in $files; do
+        tar -C "$D/x" --numeric-owner $flag "$f" || st=1
+    done
+    t1=$EPOCHREALTIME
+    [ $st = 0 ] && elapsed "$t0" "$t1" >>"$D/sa.tar.$v"
+    rm -rf "$D/x"
+}
+
+for v in tar gz; do
+    : >"$D/sa.berth.$v"
+    : >"$D/sa.tar.$v"
+done
+for i in $(seq 1 "$LOAD_N"); do
+    for v in tar gz; do
+        phase "a. load $v run $i"
+        load_once $v "$i"
+        tar_once $v
+    done
+done
+left=$(leftovers)
+[ -z "$left" ] || anomaly "after the loads and removals, left in $IMAGES: $left"
+b image ls 2>/dev/null | grep -q '^bl ' && anomaly "image bl still listed after image rm"
+
+row "variant (MiB of layer tar / s)" "berth" "tar" "berth/tar" ""
+declare -A LOADR LOADB LOADT SHA_MS
+for v in tar gz; do
+    read -r bmed _ bn < <(stats "$D/sa.berth.$v")
+    read -r tmed _ tn < <(stats "$D/sa.tar.$v")
+    LOADB[$v]=$(mibps "$TAR_BYTES" "$bmed")
+    LOADT[$v]=$(mibps "$TAR_BYTES" "$tmed")
+    LOADR[$v]=$(ratio "${LOADB[$v]}" "${LOADT[$v]}")
+    case $v in tar) label="uncompressed layers (tar -xf)" ;; gz) label="gzip layers (tar -xzf)" ;; esac
+    row "$label" "${LOADB[$v]}" "${LOADT[$v]}" "${LOADR[$v]}" "(medians ${bmed} / ${tmed} ms, n=$bn/$tn)"
+done
+
+# what verifying the digests costs by itself (berth checks every blob's sha256 before it
+# applies the layer; tar checks nothing): one sha256sum pass over the same blobs, once
+for v in tar gz; do
+    files=$LT
+    [ $v = gz ] && files=$LG
+    t0=$EPOCHREALTIME
+    # shellcheck disable=SC2086
+    sha256sum $files >/dev/null
+    t1=$EPOCHREALTIME
+    SHA_MS[$v]=$(($(elapsed "$t0" "$t1") / 1000))
+done
+echo "  for reference, sha256sum of the blobs (berth verifies each digest, tar does not):" \
+    "${SHA_MS[tar]} ms (tar layers), ${SHA_MS[gz]} ms (gzip layers)"
+
+rm -rf "$D/gen" "$D/layers" "$D/oci-tar" "$D/oci-gz"
+
+# ---------------------------------------------------------------- b. start vs image size
+
+phase "b. big image"
+echo
+echo "== b. run --rm IMG true vs image size: busybox vs busybox + $BIG_MB MiB (N=$N each, interleaved; ms) =="
+mkdir -p "$D/big"
+cp -a "$IMAGE_SRC/rootfs" "$D/big/rootfs" && cp "$IMAGE_SRC/config.json" "$D/big/config.json" ||
+    die "copy busybox for the big image"
+mkdir -p "$D/big/rootfs/bulk/small"
+# BIG_MB in 64 MiB files (fallocate: allocated, never written) and 1024 small files of 4 KiB
+left_mb=$BIG_MB
+k=0
+while [ "$left_mb" -gt 0 ]; do
+    sz=$((left_mb < 64 ? left_mb : 64))
+    fallocate -l "${sz}M" "$D/big/rootfs/bulk/f$k" || die "fallocate"
+    left_mb=$((left_mb - sz))
+    k=$((k + 1))
+done
+head -c 4194304 /dev/zero | (cd "$D/big/rootfs/bulk/small" && split -b 4096 -a 4 - s) || die "small files"
+t0=$EPOCHREALTIME
+b image import bigbox "$D/big/rootfs" </dev/null >/dev/null 2>"$D/import.err" ||
+    die "image import bigbox failed: $(cat "$D/import.err")"
+t1=$EPOCHREALTIME
+IMPORT_MS=$(($(elapsed "$t0" "$t1") / 1000))
+BIG_BYTES=$(du -sb "$IMAGES/bigbox/rootfs" | cut -f1)
+SMALL_BYTES=$(du -sb "$IMAGES/busybox/rootfs" | cut -f1)
+echo "  bigbox: $(mib "$BIG_BYTES") MiB, $(find "$IMAGES/bigbox/rootfs" | wc -l) entries;" \
+    "busybox: $(mib "$SMALL_BYTES") MiB (image import of the big tree took $IMPORT_MS ms, not timed)"
+rm -rf "$D/big"
+[ -z "$(leftovers)" ] || anomaly "after image import, left in $IMAGES: $(leftovers)"
+
+phase "b. runs"
+b run --rm bigbox true </dev/null >/dev/null 2>"$D/errb" || anomaly "run --rm bigbox true fails: $(cat "$D/errb")"
+: >"$D/sb.busybox"
+: >"$D/sb.bigbox"
+for i in $(seq 1 "$N"); do
+    for img in busybox bigbox; do
+        t0=$EPOCHREALTIME
+        b run --rm "$img" true </dev/null >/dev/null 2>>"$D/errb"
+        st=$?
+        t1=$EPOCHREALTIME
+        if [ $st = 0 ]; then
+            elapsed "$t0" "$t1" >>"$D/sb.$img"
+        else
+            echo "$img run $i: exit $st" >>"$D/failb"
+        fi
+    done
+done
+[ -s "$D/failb" ] && anomaly "run --rm failures: $(wc -l <"$D/failb"); $(sort "$D/errb" | uniq -c | sort -rn | head -2 | tr '\n' ' ')"
+read -r smed sp90 sn < <(stats "$D/sb.busybox")
+read -r gmed gp90 gn < <(stats "$D/sb.bigbox")
+START_R=$(ratio "$gmed" "$smed")
+row "image" "median" "p90" "big/small" ""
+row "busybox ($(mib "$SMALL_BYTES") MiB)" "$smed" "$sp90" "1.00" "(n=$sn)"
+row "bigbox (+$BIG_MB MiB)" "$gmed" "$gp90" "$START_R" "(n=$gn)"
+b image rm bigbox >/dev/null 2>>"$D/rm.err" || anomaly "image rm bigbox failed: $(tail -1 "$D/rm.err")"
+wait_rm bigbox
+[ -z "$(leftovers)" ] || anomaly "after image rm bigbox, left in $IMAGES: $(leftovers)"
+[ "$(b ps -aq | wc -l)" = 0 ] || anomaly "containers still listed after the --rm runs"
+grep -q "$D/root/containers" /proc/mounts && anomaly "mounts left under the root after the --rm runs"
+
+# ---------------------------------------------------------------- summary
+
+phase "summary"
+kill -0 "$SV_PID" 2>/dev/null || anomaly "berthd (pid $SV_PID) died during the run"
+echo
+echo "== summary (medians; ratios berth/tar for throughput, big/small for start time) =="
+srow() { printf '  %-40s %14s %14s %8s\n' "$@"; }
+srow "measure" "berth" "tar" "ratio"
+srow "load, $LOAD_MB MiB, uncompressed layers" "${LOADB[tar]} MiB/s" "${LOADT[tar]} MiB/s" "${LOADR[tar]}"
+srow "load, $LOAD_MB MiB, gzip layers" "${LOADB[gz]} MiB/s" "${LOADT[gz]} MiB/s" "${LOADR[gz]}"
+srow "run --rm true, busybox" "$smed ms" "" ""
+srow "run --rm true, busybox + $BIG_MB MiB" "$gmed ms" "" "$START_R"
+ok=$(awk -v r="$START_R" 'BEGIN { exit !(r != "-" && r + 0 <= 1.2) }' && echo ok || echo MISS)
+echo "  [$ok] start time independent of image size (big/small <= 1.20): $START_R"
+
+if [ -s "$ANOMALIES" ]; then
+    echo
+    echo "== berth anomalies =="
+    sed 's/^/  /' "$ANOMALIES"
+    echo "  --- berthd log (last 20 lines)"
+    tail -n 20 "$D/berthd.log" | sed 's/^/  /'
+    exit 1
+fi
+exit 0
