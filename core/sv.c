@@ -346,15 +346,17 @@ int sv_remove_tree(struct sv *sv, const char *path, struct err *e)
     return sv_helper(sv, remove_tree_fn, (void *)path, NULL, NULL, e);
 }
 
-/* Delete what removals in DIR left behind when a supervisor died mid-way (off the loop). */
-static void cleanup_trash(struct sv *sv, const char *dir)
+/* Delete what removals (and, in the images dir, loads) in DIR left behind when a supervisor
+ * died mid-way: the entries named PREFIX... (off the loop). */
+static void cleanup_trash(struct sv *sv, const char *dir, const char *prefix)
 {
     auto_closedir DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
         char p[PATH_MAX_BERTH];
         struct err e = {0};
-        if (strncmp(de->d_name, ".trash-", 7) != 0)
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || strcmp(de->d_name, ".") == 0 ||
+            strcmp(de->d_name, "..") == 0)
             continue;
         if (util_fmt(p, sizeof p, &e, "%s/%s", dir, de->d_name) < 0 ||
             sv_remove_tree(sv, p, &e) < 0)
@@ -494,8 +496,10 @@ int sv_init(struct sv *sv, struct err *e)
     }
     if (server_listen(sv, e) < 0)
         return -1;
-    cleanup_trash(sv, sv->containers_dir);
-    cleanup_trash(sv, sv->volumes_dir);
+    cleanup_trash(sv, sv->containers_dir, ".trash-");
+    cleanup_trash(sv, sv->volumes_dir, ".trash-");
+    /* no image name starts with '.': those are removals and loads cut short */
+    cleanup_trash(sv, sv->images_dir, ".");
     reconcile(sv);
     firewall_sync(sv); /* replaces whatever a crashed berthd left */
     return 0;

@@ -1523,7 +1523,8 @@ static int image_delete(struct sv *sv, const char *name, struct err *e)
 {
     char dir[PATH_MAX_BERTH], aside[PATH_MAX_BERTH];
     if (util_fmt(dir, sizeof dir, e, "%s/%s", sv->images_dir, name) < 0 ||
-        util_fmt(aside, sizeof aside, e, "%s/.rm-%s", sv->images_dir, name) < 0)
+        util_fmt(aside, sizeof aside, e, "%s/.trash-%s.%llx", sv->images_dir, name,
+                 (unsigned long long)util_now_ns()) < 0)
         return -1;
     if (rename(dir, aside) < 0)
         return err_set(e, errno, "remove image %s", name);
@@ -1633,7 +1634,7 @@ static void v_image(struct client *cl, const struct proto_req *req)
             client_reply_err(cl, 400, "image %s: the source must be an absolute path", sub);
             return;
         }
-        if (name && !(load ? storage_image_name_valid(name) : util_valid_name(name))) {
+        if (name && !storage_image_name_valid(name)) {
             client_reply_err(cl, 400, "invalid image name '%s'", name);
             return;
         }

@@ -123,6 +123,8 @@ static const struct client_flag image_ls_flags[IMG_NFLAGS] = {
     [IMG_FORMAT] = {0, "format", 1},
 };
 
+#define IMAGE_REF_MAX 256 /* an image name, as berthd's storage_image_name_valid bounds it */
+
 static int image_row(const cJSON *img, int kind, int trunc, struct client_table *t)
 {
     char id[CTR_ID_LEN + 8], ago[64], size[32], created[64];
@@ -137,8 +139,17 @@ static int image_row(const cJSON *img, int kind, int trunc, struct client_table 
     }
     client_human_ago((int64_t)client_json_num(img, "Created"), ago, sizeof ago);
     client_human_size(client_json_num(img, "Size"), size, sizeof size);
+    /* "name:tag" shows as REPOSITORY name, TAG tag; a plain name's tag is latest */
+    char repo[IMAGE_REF_MAX];
+    const char *tag = "latest";
+    (void)snprintf(repo, sizeof repo, "%s", client_json_str(img, "Name"));
+    char *colon = strrchr(repo, ':');
+    if (colon && colon[1]) {
+        *colon = '\0';
+        tag = colon + 1;
+    }
     if (kind == 0) {
-        const char *row[] = {client_json_str(img, "Name"), "latest", id, ago, size};
+        const char *row[] = {repo, tag, id, ago, size};
         return client_table_row(t, row);
     }
     client_fmt_created((int64_t)client_json_num(img, "Created"), created, sizeof created);
@@ -147,9 +158,9 @@ static int image_row(const cJSON *img, int kind, int trunc, struct client_table 
         {"CreatedAt", created},
         {"CreatedSince", ago},
         {"ID", id},
-        {"Repository", client_json_str(img, "Name")},
+        {"Repository", repo},
         {"Size", size},
-        {"Tag", "latest"},
+        {"Tag", tag},
     };
     for (size_t i = 0; i < ARRAY_LEN(kv); i++)
         if (!o || !cJSON_AddStringToObject(o, kv[i][0], kv[i][1]))
