@@ -135,3 +135,19 @@ changed() {
     for _ in 1 2 3 4 5; do timeout 5 "$BERTH" --socket "$SOCK" ping >/dev/null; done
     eventually bash -c "! ls -A '$ROOT/containers' '$ROOT/images' | grep -q '^\.'"
 }
+
+@test "a name:tag image shows REPOSITORY and TAG and can be removed; leftovers go at start" {
+    b image import app:2 "$ROOT/images/busybox/rootfs"
+    run b image ls
+    [[ "$output" == *$'\n'"app "*" 2 "* ]]
+    run b image ls --format json
+    [[ "$output" == *'"Repository":"app","Size"'*'"Tag":"2"'* ]]
+    b image rm app:2
+    [ ! -e "$ROOT/images/app:2" ]
+    # what a crash mid-load or mid-removal leaves is deleted at the next start
+    mkdir -p "$ROOT/images/.tmp-load-abc/rootfs" "$ROOT/images/.trash-old.1"
+    sv_term
+    sv_launch
+    eventually bash -c "[ -z \"\$(ls -A '$ROOT/images' | grep '^\.')\" ]"
+    [ -d "$ROOT/images/busybox" ]
+}
