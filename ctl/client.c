@@ -855,9 +855,14 @@ cJSON *client_json_parse(const char *s, struct err *e)
 
 cJSON *client_call_json(struct client_conn *c, const struct proto_buf *req)
 {
+    return client_call_json_fd(c, req, -1);
+}
+
+cJSON *client_call_json_fd(struct client_conn *c, const struct proto_buf *req, int pass_fd)
+{
     struct err e = {0};
     const char *body;
-    int code = client_call(c, req, -1, &body, &e);
+    int code = client_call(c, req, pass_fd, &body, &e);
     if (code != 200) {
         client_error("%s", code < 0 ? err_str(&e) : body);
         return NULL;

@@ -173,6 +173,8 @@ struct cJSON *client_json_parse(const char *s, struct err *e);
 /* client_call, then its ok body parsed: NULL after printing the error (berthd's refusal, a
  * transport failure or malformed JSON). */
 struct cJSON *client_call_json(struct client_conn *c, const struct proto_buf *req);
+/* The same, passing PASS_FD (not -1) with the request. */
+struct cJSON *client_call_json_fd(struct client_conn *c, const struct proto_buf *req, int pass_fd);
 void client_json_freep(struct cJSON **j);
 #define auto_json __attribute__((cleanup(client_json_freep)))
 const char *client_json_str(const struct cJSON *o, const char *key);

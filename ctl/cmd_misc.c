@@ -376,14 +376,17 @@ int cmd_load(int argc, char **argv)
         return CLIENT_EXIT_FAIL;
     }
     const char *name = client_args_last(&a, LOAD_NAME);
+    /* on a terminal, berthd's helper draws a progress line straight on our stderr */
+    int progress = !client_args_bool(&a, LOAD_QUIET) && isatty(STDERR_FILENO);
     if (proto_buf_word(&req, "image") < 0 || (name && proto_buf_opt(&req, "name", name) < 0) ||
+        (progress && proto_buf_opt(&req, "progress", "1") < 0) ||
         proto_buf_word(&req, "load") < 0 || proto_buf_word(&req, path) < 0) {
         client_error("build request: %s", strerror(errno));
         return CLIENT_EXIT_FAIL;
     }
     if (!client_args_bool(&a, LOAD_QUIET))
         fprintf(stderr, "Loading %s ...\n", path);
-    auto_json cJSON *j = client_call_json(&c, &req);
+    auto_json cJSON *j = client_call_json_fd(&c, &req, progress ? STDERR_FILENO : -1);
     if (!j)
         return CLIENT_EXIT_FAIL;
     printf("Loaded image: %s\n", client_json_str(j, "Name"));
