@@ -569,15 +569,23 @@ static int parse_digest(const char *what, const cJSON *v, char hex[SHA256_HEX_LE
     return 0;
 }
 
-/* Open the file REL beneath SRCFD. */
-static int open_blob(int srcfd, const char *rel, const char *what, struct err *e)
+/* Open the regular file REL beneath SRCFD; *SIZE gets its size. O_NONBLOCK: an archive may hold
+ * a fifo under a blob's name, and a blocking open of it would wait for a writer forever (the
+ * flag does nothing to reads of a regular file). */
+static int open_blob(int srcfd, const char *rel, const char *what, off_t *size, struct err *e)
 {
-    int fd = open_beneath(srcfd, rel, O_RDONLY);
-    if (fd >= 0)
-        return fd;
-    if (errno == EXDEV || errno == ELOOP)
+    struct stat st;
+    auto_close int fd = open_beneath(srcfd, rel, O_RDONLY | O_NONBLOCK);
+    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
         return err_set(e, EINVAL, "%s: '%.100s' leaves the archive through a symlink", what, rel);
-    return err_set(e, errno, "%s: open '%.100s'", what, rel);
+    if (fd < 0)
+        return err_set(e, errno, "%s: open '%.100s'", what, rel);
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "%s: stat '%.100s'", what, rel);
+    if (!S_ISREG(st.st_mode))
+        return err_set(e, EINVAL, "%s: '%.100s' is not a file", what, rel);
+    *size = st.st_size;
+    return take_fd(&fd);
 }
 
 /* Check the content of FD (read to its end) against HEX; rewinds FD. */
@@ -616,25 +624,17 @@ static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
 static cJSON *read_json(int srcfd, const char *rel, const char *hex, const char *what,
                         struct err *e)
 {
-    struct stat st;
-    auto_close int fd = open_blob(srcfd, rel, what, e);
+    off_t size = 0;
+    auto_close int fd = open_blob(srcfd, rel, what, &size, e);
     if (fd < 0)
         return NULL;
-    if (fstat(fd, &st) < 0) {
-        err_set(e, errno, "%s: stat '%.100s'", what, rel);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err_set(e, EINVAL, "%s: '%.100s' is not a file", what, rel);
-        return NULL;
-    }
-    if (st.st_size > IMAGE_JSON_MAX) {
+    if (size > IMAGE_JSON_MAX) {
         err_set(e, E2BIG, "%s: '%.100s' is larger than %d bytes", what, rel, IMAGE_JSON_MAX);
         return NULL;
     }
     if (hex && verify_fd(fd, hex, what, e) < 0)
         return NULL;
-    size_t cap = (size_t)st.st_size + 1, len = 0;
+    size_t cap = (size_t)size + 1, len = 0;
     auto_free char *txt = malloc(cap);
     if (!txt) {
         err_set(e, ENOMEM, "%s: read", what);
@@ -930,7 +930,8 @@ static int load_into(const char *work, const char *src, const char *name, const 
             (void)snprintf(label, sizeof label, "layer sha256:%.12s...", p->layer_hex[i]);
         else
             (void)snprintf(label, sizeof label, "layer %.80s", p->layer_rel[i]);
-        auto_close int fd = open_blob(srcfd, p->layer_rel[i], "layer", e);
+        off_t size = 0;
+        auto_close int fd = open_blob(srcfd, p->layer_rel[i], "layer", &size, e);
         if (fd < 0)
             rc = -1;
         else if (*p->layer_hex[i] && verify_fd(fd, p->layer_hex[i], "layer", e) < 0)

@@ -663,6 +663,17 @@ static void test_load(void)
        e.msg);
     ok(!strcmp(listing("images"), before), "nothing left after a missing blob");
 
+    /* a fifo under a blob's name is refused, not opened for a writer that never comes */
+    make_oci("bad3", 0, hex);
+    (void)snprintf(rel, sizeof rel, "bad3/blobs/sha256/%s", hex);
+    if (unlink(PATHOF(rel)) < 0 || mkfifo(PATHOF(rel), 0644) < 0)
+        die("mkfifo");
+    alarm(10);
+    ok(load("bad3", NULL, loaded, &e) < 0 && e.code == EINVAL && strstr(e.msg, "not a file"),
+       "a fifo as a layer blob refused (%s)", e.msg);
+    alarm(0);
+    ok(!strcmp(listing("images"), before), "nothing left after a fifo blob");
+
     struct stat st;
     make_tar_of("oci", "trunc.tar");
     if (stat(PATHOF("trunc.tar"), &st) < 0 || truncate(PATHOF("trunc.tar"), st.st_size / 2) < 0)
