@@ -588,6 +588,30 @@ static int open_blob(int srcfd, const char *rel, const char *what, off_t *size, 
     return take_fd(&fd);
 }
 
+/* The "size" of the OCI descriptor DESC: an integer from 0 to 2^53 (what a JSON number holds
+ * exactly). OCI requires it. */
+static int parse_size(const char *what, const cJSON *desc, int64_t *out, struct err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(desc, "size");
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    /* the range is checked before the cast, which is undefined outside it */
+    if (!(d >= 0 && d <= 9007199254740992.0 && d == (double)(int64_t)d))
+        return err_set(e, EINVAL, "%s: descriptor has no valid size", what);
+    *out = (int64_t)d;
+    return 0;
+}
+
+/* A blob of SIZE bytes against its descriptor's WANT (-1 when it has none): a cheap check
+ * before the blob is hashed. */
+static int check_size(off_t size, int64_t want, const char *what, const char *hex, struct err *e)
+{
+    if (want < 0 || (int64_t)size == want)
+        return 0;
+    return err_set(e, EINVAL,
+                   "%s sha256:%.12s...: size mismatch (descriptor says %lld bytes, blob has %lld)",
+                   what, hex, (long long)want, (long long)size);
+}
+
 /* Check the content of FD (read to its end) against HEX; rewinds FD. */
 static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
 {
@@ -620,13 +644,15 @@ static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
 }
 
 /* Read the JSON file REL beneath SRCFD (at most IMAGE_JSON_MAX bytes; checked against HEX
- * when not NULL) and parse it. */
-static cJSON *read_json(int srcfd, const char *rel, const char *hex, const char *what,
-                        struct err *e)
+ * when not NULL, and against the descriptor's SIZE when not -1) and parse it. */
+static cJSON *read_json(int srcfd, const char *rel, const char *hex, int64_t want_size,
+                        const char *what, struct err *e)
 {
     off_t size = 0;
     auto_close int fd = open_blob(srcfd, rel, what, &size, e);
     if (fd < 0)
+        return NULL;
+    if (hex && check_size(size, want_size, what, hex, e) < 0)
         return NULL;
     if (size > IMAGE_JSON_MAX) {
         err_set(e, E2BIG, "%s: '%.100s' is larger than %d bytes", what, rel, IMAGE_JSON_MAX);
@@ -670,9 +696,11 @@ static cJSON *read_json(int srcfd, const char *rel, const char *hex, const char 
 struct plan {
     char config_rel[PATH_MAX_BERTH];
     char config_hex[SHA256_HEX_LEN + 1]; /* "" when the name carries no digest */
+    int64_t config_size;                 /* of its OCI descriptor, -1 for docker save */
     int nlayers;
     char layer_rel[IMAGE_LAYERS_MAX][256];
     char layer_hex[IMAGE_LAYERS_MAX][SHA256_HEX_LEN + 1];
+    int64_t layer_size[IMAGE_LAYERS_MAX];
     char name[256]; /* from the archive, "" when none */
 };
 
@@ -694,7 +722,7 @@ static void digest_of_path(const char *rel, int config, char hex[SHA256_HEX_LEN 
 
 static int plan_docker(int srcfd, struct plan *p, struct err *e)
 {
-    auto_json cJSON *root = read_json(srcfd, "manifest.json", NULL, "manifest.json", e);
+    auto_json cJSON *root = read_json(srcfd, "manifest.json", NULL, -1, "manifest.json", e);
     if (!root)
         return -1;
     const cJSON *img = cJSON_GetArrayItem(root, 0);
@@ -708,6 +736,7 @@ static int plan_docker(int srcfd, struct plan *p, struct err *e)
     if (clean_name("manifest.json", config, p->config_rel, sizeof p->config_rel, e) < 0)
         return err_wrap(e, "Config");
     digest_of_path(p->config_rel, 1, p->config_hex);
+    p->config_size = -1; /* docker save has no descriptors */
     int n = cJSON_GetArraySize(layers);
     if (n > IMAGE_LAYERS_MAX)
         return err_set(e, E2BIG, "manifest.json: %d layers, more than %d", n, IMAGE_LAYERS_MAX);
@@ -720,6 +749,7 @@ static int plan_docker(int srcfd, struct plan *p, struct err *e)
         if (clean_name("manifest.json", s, p->layer_rel[p->nlayers], sizeof p->layer_rel[0], e) < 0)
             return err_wrap(e, "Layers[%d]", p->nlayers);
         digest_of_path(p->layer_rel[p->nlayers], 0, p->layer_hex[p->nlayers]);
+        p->layer_size[p->nlayers] = -1;
         p->nlayers++;
     }
     const char *tag = cJSON_GetStringValue(cJSON_GetArrayItem(tags, 0));
@@ -767,7 +797,7 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
 {
     char rel[128], hex[SHA256_HEX_LEN + 1];
 
-    auto_json cJSON *index = read_json(srcfd, "index.json", NULL, "index.json", e);
+    auto_json cJSON *index = read_json(srcfd, "index.json", NULL, -1, "index.json", e);
     if (!index)
         return -1;
     const cJSON *desc =
@@ -780,13 +810,14 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
         return err_set(e, ENAMETOOLONG, "index.json: %s '%.64s...'", REF_NAME_KEY, ref);
 
     auto_json cJSON *sub = NULL;
+    int64_t size;
     const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(desc, "mediaType"));
     if (is_index_type(mt)) {
         if (parse_digest("image index", cJSON_GetObjectItemCaseSensitive(desc, "digest"), hex, e) <
                 0 ||
-            blob_rel(rel, sizeof rel, hex, e) < 0)
+            parse_size("image index", desc, &size, e) < 0 || blob_rel(rel, sizeof rel, hex, e) < 0)
             return -1;
-        if (!(sub = read_json(srcfd, rel, hex, "image index", e)))
+        if (!(sub = read_json(srcfd, rel, hex, size, "image index", e)))
             return -1;
         desc = pick_manifest(cJSON_GetObjectItemCaseSensitive(sub, "manifests"), "image index", e);
         if (!desc)
@@ -796,9 +827,9 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
             return err_set(e, EINVAL, "image index: nested more than one level");
     }
     if (parse_digest("manifest", cJSON_GetObjectItemCaseSensitive(desc, "digest"), hex, e) < 0 ||
-        blob_rel(rel, sizeof rel, hex, e) < 0)
+        parse_size("manifest", desc, &size, e) < 0 || blob_rel(rel, sizeof rel, hex, e) < 0)
         return -1;
-    auto_json cJSON *man = read_json(srcfd, rel, hex, "manifest", e);
+    auto_json cJSON *man = read_json(srcfd, rel, hex, size, "manifest", e);
     if (!man)
         return -1;
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(man, "config");
@@ -810,6 +841,7 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
                        hex);
     if (parse_digest("config", cJSON_GetObjectItemCaseSensitive(config, "digest"), p->config_hex,
                      e) < 0 ||
+        parse_size("config", config, &p->config_size, e) < 0 ||
         blob_rel(p->config_rel, sizeof p->config_rel, p->config_hex, e) < 0)
         return -1;
     int n = cJSON_GetArraySize(layers);
@@ -821,6 +853,7 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
         int i = p->nlayers;
         if (parse_digest("layer", cJSON_GetObjectItemCaseSensitive(it, "digest"), p->layer_hex[i],
                          e) < 0 ||
+            parse_size("layer", it, &p->layer_size[i], e) < 0 ||
             blob_rel(p->layer_rel[i], sizeof p->layer_rel[i], p->layer_hex[i], e) < 0)
             return err_wrap(e, "manifest layers[%d]", i);
         p->nlayers++;
@@ -869,6 +902,27 @@ static int open_source(const char *work, const char *src, struct err *e)
     return take_fd(&dfd);
 }
 
+/* Check layer I of P (size, digest) and apply it onto ROOTFD. */
+static int load_layer(int srcfd, int rootfd, const struct plan *p, int i, struct err *e)
+{
+    char what[32], label[128];
+    const char *hex = p->layer_hex[i];
+    off_t size = 0;
+
+    (void)snprintf(what, sizeof what, "layer %d", i + 1);
+    if (*hex)
+        (void)snprintf(label, sizeof label, "%s sha256:%.12s...", what, hex);
+    else
+        (void)snprintf(label, sizeof label, "%s %.80s", what, p->layer_rel[i]);
+    auto_close int fd = open_blob(srcfd, p->layer_rel[i], what, &size, e);
+    if (fd < 0)
+        return -1;
+    if (*hex &&
+        (check_size(size, p->layer_size[i], what, hex, e) < 0 || verify_fd(fd, hex, what, e) < 0))
+        return -1;
+    return apply_fd(rootfd, fd, label, 1, e);
+}
+
 static int load_into(const char *work, const char *src, const char *name, const char *images_dir,
                      char *loaded, size_t loaded_size, struct err *e)
 {
@@ -905,8 +959,8 @@ static int load_into(const char *work, const char *src, const char *name, const 
         util_fmt(dst, sizeof dst, e, "%s/%s", images_dir, name) < 0)
         return -1;
 
-    auto_json cJSON *cj =
-        read_json(srcfd, p->config_rel, *p->config_hex ? p->config_hex : NULL, "config", e);
+    auto_json cJSON *cj = read_json(srcfd, p->config_rel, *p->config_hex ? p->config_hex : NULL,
+                                    p->config_size, "config", e);
     if (!cj)
         return -1;
     /* the tree was parsed once already: print it back for the shared config parser */
@@ -924,21 +978,8 @@ static int load_into(const char *work, const char *src, const char *name, const 
     auto_close int rootfd = rc == 0 ? open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
-    for (int i = 0; rc == 0 && i < p->nlayers; i++) {
-        char label[96];
-        if (*p->layer_hex[i])
-            (void)snprintf(label, sizeof label, "layer sha256:%.12s...", p->layer_hex[i]);
-        else
-            (void)snprintf(label, sizeof label, "layer %.80s", p->layer_rel[i]);
-        off_t size = 0;
-        auto_close int fd = open_blob(srcfd, p->layer_rel[i], "layer", &size, e);
-        if (fd < 0)
-            rc = -1;
-        else if (*p->layer_hex[i] && verify_fd(fd, p->layer_hex[i], "layer", e) < 0)
-            rc = -1;
-        else
-            rc = apply_fd(rootfd, fd, label, 1, e);
-    }
+    for (int i = 0; rc == 0 && i < p->nlayers; i++)
+        rc = load_layer(srcfd, rootfd, p, i, e);
     if (rc == 0)
         rc = storage_image_save(img, &cfg, e);
     storage_image_config_free(&cfg);

@@ -44,7 +44,11 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
  *   the first manifest) -> image manifest -> config and layer blobs under blobs/sha256/.
  * Every blob named by a digest (OCI: manifests, config, layers; docker: files named
  * blobs/sha256/<hex> or <hex>.json) is checked against it: a mismatch fails with EINVAL
- * "layer sha256:<12 hex>...: digest mismatch". JSON files over IMAGE_JSON_MAX fail with E2BIG,
+ * "layer I sha256:<12 hex>...: digest mismatch". Every OCI descriptor (of the manifest, an image
+ * index, the config, each layer) must have a "size" (EINVAL "<what>: descriptor has no valid
+ * size" otherwise), and its blob that many bytes (EINVAL "<what> sha256:<12 hex>...: size
+ * mismatch (...)"), checked before the blob is hashed. Blobs must be regular files (EINVAL).
+ * JSON files over IMAGE_JSON_MAX fail with E2BIG,
  * more than IMAGE_LAYERS_MAX layers with E2BIG, a missing blob with ENOENT.
  * The image is named NAME when it is not NULL, else RepoTags[0] (docker) or the descriptor's
  * org.opencontainers.image.ref.name annotation (OCI); the name must pass

@@ -58,6 +58,19 @@ static char *slurp(const char *rel)
     return util_read_file(PATHOF(rel), 4 * 1024 * 1024, NULL, &e);
 }
 
+/* Change one byte in the middle of the file REL, keeping its size. */
+static void flip_byte(const char *rel)
+{
+    struct stat st;
+    char c;
+    int fd = open(PATHOF(rel), O_RDWR | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || pread(fd, &c, 1, st.st_size / 2) != 1)
+        die("flip_byte");
+    c ^= 1;
+    if (pwrite(fd, &c, 1, st.st_size / 2) != 1 || close(fd) < 0)
+        die("flip_byte");
+}
+
 static int has(const char *rel)
 {
     struct stat st;
@@ -443,9 +456,37 @@ static void make_layers(void)
     tw_close(a);
 }
 
-/* An OCI layout in LAYOUT (relative to dir); with NESTED, index.json points to an image index.
- * LAYER_HEX gets the first layer's digest. */
-static void make_oci(const char *layout, int nested, char *first_layer_hex)
+/* What make_oci gets wrong on purpose: the size of one descriptor. */
+enum { D_NONE, D_INDEX, D_MANIFEST, D_CONFIG, D_LAYER2 };
+enum { SZ_OFF = 1, SZ_MISSING, SZ_NEGATIVE, SZ_FRACTION, SZ_STRING };
+struct oci_opt {
+    int nested;   /* index.json points to an image index */
+    int bad_desc; /* D_*: the descriptor whose size is wrong */
+    int bad_size; /* SZ_*: how */
+};
+
+/* The "size" member of descriptor WHICH of a blob of SIZE bytes, as O wants it. */
+static const char *size_member(char *buf, size_t n, long size, int which, const struct oci_opt *o)
+{
+    int bad = o->bad_desc == which ? o->bad_size : 0;
+    if (bad == SZ_MISSING)
+        (void)snprintf(buf, n, "\"nosize\":%ld", size);
+    else if (bad == SZ_FRACTION)
+        (void)snprintf(buf, n, "\"size\":%ld.5", size);
+    else if (bad == SZ_STRING)
+        (void)snprintf(buf, n, "\"size\":\"%ld\"", size);
+    else
+        (void)snprintf(buf, n, "\"size\":%ld",
+                       bad == SZ_OFF        ? size + 1
+                       : bad == SZ_NEGATIVE ? -size
+                                            : size);
+    return buf;
+}
+#define SIZE_OF(size, which) size_member((char[64]){0}, 64, size, which, o)
+
+/* An OCI layout in LAYOUT (relative to dir), as O says. FIRST_LAYER_HEX gets the first layer's
+ * digest. */
+static void make_oci(const char *layout, const struct oci_opt *o, char *first_layer_hex)
 {
     char hex[3][SHA256_HEX_LEN + 1], chex[SHA256_HEX_LEN + 1], mhex[SHA256_HEX_LEN + 1];
     char json[4096], rel[256];
@@ -462,32 +503,33 @@ static void make_oci(const char *layout, int nested, char *first_layer_hex)
         json, sizeof json,
         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
         "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-        "\"digest\":\"sha256:%s\",\"size\":%ld},\"layers\":["
+        "\"digest\":\"sha256:%s\",%s},\"layers\":["
         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:%s\","
-        "\"size\":%ld},"
+        "%s},"
         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:%s\","
-        "\"size\":%ld},"
+        "%s},"
         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:%s\","
-        "\"size\":%ld}]}",
-        chex, csize, hex[0], size[0], hex[1], size[1], hex[2], size[2]);
+        "%s}]}",
+        chex, SIZE_OF(csize, D_CONFIG), hex[0], SIZE_OF(size[0], D_NONE), hex[1],
+        SIZE_OF(size[1], D_LAYER2), hex[2], SIZE_OF(size[2], D_NONE));
     long msize = add_json_blob(layout, json, mhex);
     const char *mt = "application/vnd.oci.image.manifest.v1+json";
-    if (nested) {
+    if (o->nested) {
         (void)snprintf(json, sizeof json,
                        "{\"schemaVersion\":2,\"manifests\":["
                        "{\"mediaType\":\"%s\",\"digest\":\"sha256:%064d\",\"size\":1,"
                        "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}},"
-                       "{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\",\"size\":%ld,"
+                       "{\"mediaType\":\"%s\",\"digest\":\"sha256:%s\",%s,"
                        "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}",
-                       mt, 0, mt, mhex, msize);
+                       mt, 0, mt, mhex, SIZE_OF(msize, D_MANIFEST));
         msize = add_json_blob(layout, json, mhex);
         mt = "application/vnd.oci.image.index.v1+json";
     }
     (void)snprintf(json, sizeof json,
                    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\","
-                   "\"digest\":\"sha256:%s\",\"size\":%ld,\"annotations\":"
+                   "\"digest\":\"sha256:%s\",%s,\"annotations\":"
                    "{\"org.opencontainers.image.ref.name\":\"myapp:1.0\"}}]}",
-                   mt, mhex, msize);
+                   mt, mhex, SIZE_OF(msize, o->nested ? D_INDEX : D_MANIFEST));
     (void)snprintf(rel, sizeof rel, "%s/index.json", layout);
     put(rel, json, strlen(json));
     (void)snprintf(rel, sizeof rel, "%s/oci-layout", layout);
@@ -598,12 +640,12 @@ static void test_load(void)
     struct err e = {0};
     char loaded[256], hex[SHA256_HEX_LEN + 1], rel[256];
 
-    make_oci("oci", 0, hex);
+    make_oci("oci", &(struct oci_opt){0}, hex);
     ok(load("oci", NULL, loaded, &e) == 0 && !strcmp(loaded, "myapp:1.0"),
        "OCI layout directory loads, named by ref.name (%s)", e.msg);
     check_image("myapp:1.0", "OCI dir");
 
-    make_oci("oci2", 1, hex);
+    make_oci("oci2", &(struct oci_opt){.nested = 1}, hex);
     make_tar_of("oci2", "oci2.tar");
     ok(load("oci2.tar", "given", loaded, &e) == 0 && !strcmp(loaded, "given"),
        "OCI layout tar with an image index loads under the given name (%s)", e.msg);
@@ -641,21 +683,15 @@ static void test_load(void)
     ok(count_entries("images") == 3, "only the three images under images_dir: %s", before);
 
     /* failures leave images_dir as it was */
-    make_oci("bad1", 0, hex);
+    make_oci("bad1", &(struct oci_opt){0}, hex);
     (void)snprintf(rel, sizeof rel, "bad1/blobs/sha256/%s", hex);
-    {
-        char *txt = slurp(rel);
-        size_t n = strlen(txt);
-        txt[n / 2] ^= 1;
-        put(rel, txt, n);
-        free(txt);
-    }
+    flip_byte(rel);
     ok(load("bad1", NULL, loaded, &e) < 0 && e.code == EINVAL && strstr(e.msg, "digest mismatch") &&
-           strstr(e.msg, "layer sha256:"),
+           strstr(e.msg, "layer 1 sha256:"),
        "a layer with a wrong digest refused (%s)", e.msg);
     ok(!strcmp(listing("images"), before), "nothing left after a digest mismatch");
 
-    make_oci("bad2", 0, hex);
+    make_oci("bad2", &(struct oci_opt){0}, hex);
     (void)snprintf(rel, sizeof rel, "bad2/blobs/sha256/%s", hex);
     if (unlink(PATHOF(rel)) < 0)
         die("unlink");
@@ -664,7 +700,7 @@ static void test_load(void)
     ok(!strcmp(listing("images"), before), "nothing left after a missing blob");
 
     /* a fifo under a blob's name is refused, not opened for a writer that never comes */
-    make_oci("bad3", 0, hex);
+    make_oci("bad3", &(struct oci_opt){0}, hex);
     (void)snprintf(rel, sizeof rel, "bad3/blobs/sha256/%s", hex);
     if (unlink(PATHOF(rel)) < 0 || mkfifo(PATHOF(rel), 0644) < 0)
         die("mkfifo");
@@ -673,6 +709,39 @@ static void test_load(void)
        "a fifo as a layer blob refused (%s)", e.msg);
     alarm(0);
     ok(!strcmp(listing("images"), before), "nothing left after a fifo blob");
+
+    /* every OCI descriptor's size is checked against its blob, and must be there */
+    static const struct {
+        int nested, desc, how;
+        const char *what, *want;
+    } sz[] = {
+        {0, D_LAYER2, SZ_OFF, "a layer one byte longer", "layer 2 sha256:"},
+        {0, D_CONFIG, SZ_OFF, "the config one byte longer", "config sha256:"},
+        {0, D_MANIFEST, SZ_OFF, "the manifest one byte longer", "manifest sha256:"},
+        {1, D_MANIFEST, SZ_OFF, "the manifest (of an image index) one byte longer",
+         "manifest sha256:"},
+        {1, D_INDEX, SZ_OFF, "the image index one byte longer", "image index sha256:"},
+        {0, D_LAYER2, SZ_MISSING, "a layer without a size", "layer: descriptor has no valid size"},
+        {0, D_CONFIG, SZ_MISSING, "the config without a size",
+         "config: descriptor has no valid size"},
+        {0, D_MANIFEST, SZ_MISSING, "the manifest without a size",
+         "manifest: descriptor has no valid size"},
+        {1, D_INDEX, SZ_MISSING, "the image index without a size",
+         "image index: descriptor has no valid size"},
+        {0, D_LAYER2, SZ_NEGATIVE, "a negative layer size", "descriptor has no valid size"},
+        {0, D_LAYER2, SZ_FRACTION, "a fractional layer size", "descriptor has no valid size"},
+        {0, D_CONFIG, SZ_STRING, "a config size as a string", "descriptor has no valid size"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(sz); i++) {
+        char layout[32];
+        (void)snprintf(layout, sizeof layout, "size%zu", i);
+        make_oci(layout, &(struct oci_opt){sz[i].nested, sz[i].desc, sz[i].how}, hex);
+        int rc = load(layout, NULL, loaded, &e);
+        ok(rc < 0 && e.code == EINVAL && strstr(e.msg, sz[i].want) &&
+               (sz[i].how != SZ_OFF || strstr(e.msg, "size mismatch (descriptor says ")),
+           "refused: %s (%s)", sz[i].what, e.msg);
+    }
+    ok(!strcmp(listing("images"), before), "nothing left after size errors");
 
     struct stat st;
     make_tar_of("oci", "trunc.tar");
