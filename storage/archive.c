@@ -38,13 +38,6 @@ static void json_deletep(cJSON **j)
 }
 #define auto_json __attribute__((cleanup(json_deletep)))
 
-static void archive_readp(struct archive **a)
-{
-    if (*a)
-        (void)archive_read_free(*a); /* only reports errors of a close already checked */
-}
-#define auto_archive __attribute__((cleanup(archive_readp)))
-
 /* ---- paths beneath a root ---- */
 
 /* Normalise the archive name RAW into REL: no "." components, no leading, trailing or doubled
@@ -170,43 +163,207 @@ static int open_dir(int rootfd, const char *rel, int create)
 
 /* ---- reading tars ---- */
 
-/* A reader of the tar in FD (rewound), with the built-in decompressors only: libarchive would
- * run an external program for the others, and a library never forks. */
-static struct archive *tar_open(int fd, const char *label, struct err *e)
+/* A tar read from the file FD. A parses it. Without a diff_id to compute, A reads FD itself;
+ * with one, RAW decompresses FD and A parses RAW's output, which tar_feed hashes on its way:
+ * one decompression gives both the entries and the digest of the uncompressed stream. */
+struct tar {
+    struct archive *a;
+    struct archive *raw;
+    int raw_eof;
+    int64_t raw_off; /* offset of RAW's next block */
+    struct storage_sha256 sha;
+    int fd;
+    off_t size, pos; /* FD's size and read offset */
+    char buf[READ_BLOCK];
+};
+
+static void tar_free(struct tar *t)
 {
-    struct archive *a = archive_read_new();
-    if (!a) {
+    if (!t)
+        return;
+    /* archive_read_free only reports errors of a close already checked */
+    if (t->a)
+        (void)archive_read_free(t->a);
+    if (t->raw)
+        (void)archive_read_free(t->raw);
+    free(t);
+}
+static void tar_freep(struct tar **t)
+{
+    tar_free(*t);
+}
+#define auto_tar __attribute__((cleanup(tar_freep)))
+
+static const char *arch_msg(struct archive *a)
+{
+    const char *msg = archive_error_string(a);
+    return msg ? msg : "read error";
+}
+
+static la_ssize_t file_read(struct archive *a, void *ctx, const void **buf)
+{
+    struct tar *t = ctx;
+    ssize_t n;
+    do
+        n = read(t->fd, t->buf, sizeof t->buf);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        int saved = errno;
+        archive_set_error(a, saved, "read: %s", strerror(saved));
+        return -1;
+    }
+    t->pos += n;
+    *buf = t->buf;
+    return n;
+}
+
+/* Skip by seeking (checking a plain tar's names reads only its headers), never past the end:
+ * libarchive reads what a short skip left, and so sees a truncation. */
+static la_int64_t file_skip(struct archive *a, void *ctx, la_int64_t request)
+{
+    struct tar *t = ctx;
+    la_int64_t n = t->size > t->pos ? t->size - t->pos : 0;
+
+    (void)a;
+    if (request < n)
+        n = request;
+    if (n <= 0 || lseek(t->fd, (off_t)n, SEEK_CUR) < 0)
+        return 0; /* libarchive reads instead */
+    t->pos += n;
+    return n;
+}
+
+/* The next block of RAW's output, hashed: 1 with *BUF and *LEN, 0 at the end, -1 with the error
+ * in RAW. */
+static int raw_next(struct tar *t, const void **buf, size_t *len)
+{
+    while (!t->raw_eof) {
+        la_int64_t off;
+        int rc = archive_read_data_block(t->raw, buf, len, &off);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+            return -1;
+        if (off != t->raw_off) {
+            archive_set_error(t->raw, EIO, "a hole in the decompressed stream");
+            return -1;
+        }
+        if (*len == 0)
+            continue;
+        t->raw_off += (int64_t)*len;
+        storage_sha256_update(&t->sha, *buf, *len);
+        return 1;
+    }
+    t->raw_eof = 1;
+    return 0;
+}
+
+/* A's read callback in a tar with RAW. No skip callback: every byte must pass the hash. */
+static la_ssize_t tar_feed(struct archive *a, void *ctx, const void **buf)
+{
+    struct tar *t = ctx;
+    size_t len = 0;
+    int rc = raw_next(t, buf, &len);
+    if (rc < 0) {
+        archive_set_error(a, EIO, "%s", arch_msg(t->raw));
+        return -1;
+    }
+    return rc ? (la_ssize_t)len : 0;
+}
+
+/* The built-in decompressors only: libarchive would run an external program for the others,
+ * and a library never forks. */
+static int tar_filters(struct archive *a)
+{
+    return archive_read_support_filter_gzip(a) == ARCHIVE_OK &&
+           archive_read_support_filter_xz(a) == ARCHIVE_OK &&
+           archive_read_support_filter_zstd(a) == ARCHIVE_OK &&
+           archive_read_support_filter_bzip2(a) == ARCHIVE_OK;
+}
+
+/* RAW of T, opened on T's file: the decompressed stream as one entry ("empty" for an empty
+ * file, which "raw" does not take). */
+static int raw_open(struct tar *t, const char *label, struct err *e)
+{
+    struct archive_entry *ent;
+    if (!tar_filters(t->raw) || archive_read_support_format_raw(t->raw) != ARCHIVE_OK ||
+        archive_read_support_format_empty(t->raw) != ARCHIVE_OK)
+        return err_set(e, EIO, "%s: archive reader: %s", label, arch_msg(t->raw));
+    /* the open reads ahead (to detect the compression), and may find the input broken */
+    int rc = archive_read_open2(t->raw, t, NULL, file_read, NULL, NULL);
+    if (rc == ARCHIVE_OK)
+        rc = archive_read_next_header(t->raw, &ent);
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN && rc != ARCHIVE_EOF)
+        return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->raw));
+    t->raw_eof = rc == ARCHIVE_EOF;
+    storage_sha256_init(&t->sha);
+    return 0;
+}
+
+/* A reader of the tar in FD (rewound); with HASH, the digest of its uncompressed stream is
+ * computed on the way (tar_digest). */
+static struct tar *tar_open(int fd, int hash, const char *label, struct err *e)
+{
+    struct stat st;
+    auto_tar struct tar *t = calloc(1, sizeof *t);
+
+    if (!t) {
         err_set(e, ENOMEM, "%s: archive reader", label);
         return NULL;
     }
-    if (lseek(fd, 0, SEEK_SET) < 0) {
+    t->fd = fd;
+    if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
         err_set(e, errno, "%s: rewind", label);
-        (void)archive_read_free(a); /* nothing was opened */
         return NULL;
     }
-    if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-        archive_read_support_filter_xz(a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-        archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
-        archive_read_support_format_tar(a) != ARCHIVE_OK ||
-        archive_read_open_fd(a, fd, READ_BLOCK) != ARCHIVE_OK) {
-        err_set(e, EIO, "%s: open archive: %s", label, archive_error_string(a));
-        (void)archive_read_free(a); /* the open failed already */
+    t->size = st.st_size;
+    t->a = archive_read_new();
+    t->raw = hash ? archive_read_new() : NULL;
+    if (!t->a || (hash && !t->raw)) {
+        err_set(e, ENOMEM, "%s: archive reader", label);
         return NULL;
     }
-    return a;
+    if (hash && raw_open(t, label, e) < 0)
+        return NULL;
+    if (archive_read_support_format_tar(t->a) != ARCHIVE_OK || (!hash && !tar_filters(t->a))) {
+        err_set(e, EIO, "%s: archive reader: %s", label, arch_msg(t->a));
+        return NULL;
+    }
+    if (archive_read_open2(t->a, t, NULL, hash ? tar_feed : file_read, hash ? NULL : file_skip,
+                           NULL) != ARCHIVE_OK) {
+        err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->a));
+        return NULL;
+    }
+    return take_ptr(&t);
+}
+
+/* The digest of the whole uncompressed stream of T (opened with HASH), read to its end: the
+ * tar's end marker need not be the end of the stream. */
+static int tar_digest(struct tar *t, char hex[SHA256_HEX_LEN + 1], const char *label, struct err *e)
+{
+    const void *buf;
+    size_t len;
+    uint8_t d[SHA256_LEN];
+    int rc;
+
+    while ((rc = raw_next(t, &buf, &len)) > 0)
+        ;
+    if (rc < 0)
+        return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->raw));
+    storage_sha256_final(&t->sha, d);
+    storage_sha256_hex(d, hex);
+    return 0;
 }
 
 /* The next header: 1 with *ENT, 0 at the end, -1 on a read error. */
-static int tar_next(struct archive *a, struct archive_entry **ent, const char *label, struct err *e)
+static int tar_next(struct tar *t, struct archive_entry **ent, const char *label, struct err *e)
 {
-    int rc = archive_read_next_header(a, ent);
+    int rc = archive_read_next_header(t->a, ent);
     if (rc == ARCHIVE_EOF)
         return 0;
     if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
         return 1;
-    const char *msg = archive_error_string(a);
-    return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, msg ? msg : "read error");
+    return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->a));
 }
 
 /* ---- applying a layer ---- */
@@ -221,6 +378,7 @@ struct dir_meta {
 
 struct apply {
     const char *label;
+    const char *diff_id; /* the uncompressed stream's sha256 (hex), NULL when not checked */
     int rootfd;
     int whiteouts; /* interpret .wh. entries */
     int owner;     /* restore owners: only root can */
@@ -298,19 +456,35 @@ static void whiteouts_free(struct whiteouts *w)
     w->n = 0;
 }
 
+/* The diff_id check at the end of pass 1: before anything is written. */
+static int check_diff_id(struct tar *t, const struct apply *ap, struct err *e)
+{
+    char got[SHA256_HEX_LEN + 1];
+    if (tar_digest(t, got, ap->label, e) < 0)
+        return -1;
+    if (strcmp(got, ap->diff_id) != 0)
+        return err_set(e, EINVAL,
+                       "%s: uncompressed content is sha256:%.12s..., config's diff_id is "
+                       "sha256:%.12s...",
+                       ap->label, got, ap->diff_id);
+    return 0;
+}
+
 static int scan_layer(int fd, struct apply *ap, struct whiteouts *wh, struct err *e)
 {
-    auto_archive struct archive *a = tar_open(fd, ap->label, e);
+    auto_tar struct tar *t = tar_open(fd, ap->diff_id != NULL, ap->label, e);
     struct archive_entry *ent;
     char link[PATH_MAX_BERTH];
     size_t n = 0;
 
-    if (!a)
+    if (!t)
         return -1;
     for (;;) {
-        int rc = tar_next(a, &ent, ap->label, e);
-        if (rc <= 0)
-            return rc;
+        int rc = tar_next(t, &ent, ap->label, e);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return ap->diff_id ? check_diff_id(t, ap, e) : 0;
         if (++n > LAYER_ENTRIES_MAX)
             return err_set(e, E2BIG, "%s: more than %d entries", ap->label, LAYER_ENTRIES_MAX);
         if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
@@ -501,29 +675,34 @@ static int fix_dirs(struct apply *ap, struct err *e)
 
 static int extract_layer(int fd, struct apply *ap, struct err *e)
 {
-    auto_archive struct archive *a = tar_open(fd, ap->label, e);
+    auto_tar struct tar *t = tar_open(fd, 0, ap->label, e);
     struct archive_entry *ent;
 
-    if (!a)
+    if (!t)
         return -1;
     for (;;) {
-        int rc = tar_next(a, &ent, ap->label, e);
+        int rc = tar_next(t, &ent, ap->label, e);
         if (rc <= 0)
             return rc < 0 ? -1 : fix_dirs(ap, e);
         if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
             return -1;
         if (!*ap->rel)
             continue; /* the root keeps its own mode and owner */
-        if (extract_entry(a, ent, ap, e) < 0)
+        if (extract_entry(t->a, ent, ap, e) < 0)
             return -1;
     }
 }
 
-/* Apply the tar in LAYER_FD onto the directory ROOTFD. */
-static int apply_fd(int rootfd, int layer_fd, const char *label, int whiteouts, struct err *e)
+/* Apply the tar in LAYER_FD onto the directory ROOTFD; with DIFF_ID (hex), the uncompressed
+ * stream must have that sha256, checked before anything is written. */
+static int apply_fd(int rootfd, int layer_fd, const char *label, int whiteouts, const char *diff_id,
+                    struct err *e)
 {
-    struct apply ap = {
-        .label = label, .rootfd = rootfd, .whiteouts = whiteouts, .owner = geteuid() == 0};
+    struct apply ap = {.label = label,
+                       .diff_id = diff_id,
+                       .rootfd = rootfd,
+                       .whiteouts = whiteouts,
+                       .owner = geteuid() == 0};
     struct whiteouts wh = {0};
 
     int rc = scan_layer(layer_fd, &ap, &wh, e);
@@ -546,7 +725,7 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
         return err_set(e, errno, "apply layer: open '%s'", layer_path);
     char label[PATH_MAX_BERTH + 8];
     (void)snprintf(label, sizeof label, "layer %s", layer_path); /* room for all of it */
-    return apply_fd(rootfd, fd, label, 1, e);
+    return apply_fd(rootfd, fd, label, 1, NULL, e);
 }
 
 /* ---- blobs ---- */
@@ -701,6 +880,8 @@ struct plan {
     char layer_rel[IMAGE_LAYERS_MAX][256];
     char layer_hex[IMAGE_LAYERS_MAX][SHA256_HEX_LEN + 1];
     int64_t layer_size[IMAGE_LAYERS_MAX];
+    int has_diff_ids; /* the config's rootfs.diff_ids, one per layer, when it has them */
+    char diff_hex[IMAGE_LAYERS_MAX][SHA256_HEX_LEN + 1];
     char name[256]; /* from the archive, "" when none */
 };
 
@@ -861,6 +1042,37 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
     return 0;
 }
 
+/* The config's rootfs.diff_ids: absent (old tools omit them), or one sha256 per layer. */
+static int plan_diff_ids(const cJSON *config, struct plan *p, struct err *e)
+{
+    const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(config, "rootfs");
+    if (!rootfs || cJSON_IsNull(rootfs))
+        return 0;
+    if (!cJSON_IsObject(rootfs))
+        return err_set(e, EINVAL, "config: rootfs must be an object");
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
+    if (!ids || cJSON_IsNull(ids))
+        return 0;
+    if (!cJSON_IsArray(ids))
+        return err_set(e, EINVAL, "config: rootfs.diff_ids must be an array");
+    int n = cJSON_GetArraySize(ids);
+    if (n != p->nlayers)
+        return err_set(e, EINVAL, "config: rootfs.diff_ids has %d entries for %d layers", n,
+                       p->nlayers);
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ids)
+    {
+        char what[48];
+        (void)snprintf(what, sizeof what, "config: rootfs.diff_ids[%d]", i);
+        if (parse_digest(what, it, p->diff_hex[i], e) < 0)
+            return -1;
+        i++;
+    }
+    p->has_diff_ids = 1;
+    return 0;
+}
+
 /* ---- load ---- */
 
 static int mkdir_in(const char *dir, const char *sub, char *out, size_t size, struct err *e)
@@ -897,7 +1109,7 @@ static int open_source(const char *work, const char *src, struct err *e)
         return err_set(e, errno, "open '%s'", dir);
     char label[PATH_MAX_BERTH + 8];
     (void)snprintf(label, sizeof label, "archive %s", src); /* room for all of it */
-    if (apply_fd(dfd, fd, label, 0, e) < 0)
+    if (apply_fd(dfd, fd, label, 0, NULL, e) < 0)
         return -1;
     return take_fd(&dfd);
 }
@@ -920,7 +1132,9 @@ static int load_layer(int srcfd, int rootfd, const struct plan *p, int i, struct
     if (*hex &&
         (check_size(size, p->layer_size[i], what, hex, e) < 0 || verify_fd(fd, hex, what, e) < 0))
         return -1;
-    return apply_fd(rootfd, fd, label, 1, e);
+    /* a blob whose verified digest is its diff_id (an uncompressed layer) needs no more */
+    const char *diff = p->has_diff_ids && strcmp(p->diff_hex[i], hex) != 0 ? p->diff_hex[i] : NULL;
+    return apply_fd(rootfd, fd, label, 1, diff, e);
 }
 
 static int load_into(const char *work, const char *src, const char *name, const char *images_dir,
@@ -961,7 +1175,7 @@ static int load_into(const char *work, const char *src, const char *name, const 
 
     auto_json cJSON *cj = read_json(srcfd, p->config_rel, *p->config_hex ? p->config_hex : NULL,
                                     p->config_size, "config", e);
-    if (!cj)
+    if (!cj || plan_diff_ids(cj, p, e) < 0)
         return -1;
     /* the tree was parsed once already: print it back for the shared config parser */
     auto_free char *ctxt = cJSON_PrintUnformatted(cj);
@@ -1037,7 +1251,7 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
     if (rc == 0)
-        rc = apply_fd(rootfd, fd, label, 0, e);
+        rc = apply_fd(rootfd, fd, label, 0, NULL, e);
     if (rc == 0)
         rc = storage_image_save_default(tmp, e);
     if (rc < 0) {

@@ -48,6 +48,12 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
  * index, the config, each layer) must have a "size" (EINVAL "<what>: descriptor has no valid
  * size" otherwise), and its blob that many bytes (EINVAL "<what> sha256:<12 hex>...: size
  * mismatch (...)"), checked before the blob is hashed. Blobs must be regular files (EINVAL).
+ * The config's rootfs.diff_ids may be absent; when present it must hold one sha256 per layer
+ * (EINVAL "config: rootfs.diff_ids has N entries for M layers"), each the digest of that layer's
+ * uncompressed tar stream: a mismatch fails with EINVAL "layer I sha256:<12 hex>...: uncompressed
+ * content is sha256:<12 hex>..., config's diff_id is sha256:<12 hex>..." before anything of
+ * the layer is written. It is computed while the layer's names are checked (no extra
+ * decompression), and not at all when the blob's verified digest is its diff_id.
  * JSON files over IMAGE_JSON_MAX fail with E2BIG,
  * more than IMAGE_LAYERS_MAX layers with E2BIG, a missing blob with ENOENT.
  * The image is named NAME when it is not NULL, else RepoTags[0] (docker) or the descriptor's

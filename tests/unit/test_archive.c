@@ -425,16 +425,74 @@ static long add_json_blob(const char *layout, const char *json, char hex[SHA256_
     return add_blob(layout, "tmp.json", hex);
 }
 
-static const char *CONFIG =
-    "{\"created\":\"2024-01-02T03:04:05Z\",\"architecture\":\"amd64\",\"os\":\"linux\","
-    "\"config\":{\"Cmd\":[\"/bin/app\",\"--serve\"],\"Env\":[\"PATH=/bin\",\"A=1\"],"
-    "\"WorkingDir\":\"/srv\",\"User\":\"app\",\"ExposedPorts\":{\"8080/tcp\":{},\"53/udp\":{}},"
-    "\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":1000000000}},"
-    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+/* A file REL2 holding the gzip of the file REL (libarchive's "raw" writer: no tar around it). */
+static void gzip_file(const char *rel, const char *rel2)
+{
+    struct err e = {0};
+    size_t len = 0;
+    char *txt = util_read_file(PATHOF(rel), 64 * 1024 * 1024, &len, &e);
+    struct archive *a = archive_write_new();
+    struct archive_entry *ent = archive_entry_new();
+    if (!txt || !a || !ent || archive_write_set_format_raw(a) != ARCHIVE_OK ||
+        archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+        archive_write_open_filename(a, PATHOF(rel2)) != ARCHIVE_OK)
+        die("gzip_file");
+    archive_entry_set_pathname(ent, "data");
+    archive_entry_set_mode(ent, S_IFREG | 0644);
+    archive_entry_set_size(ent, (la_int64_t)len);
+    if (archive_write_header(a, ent) != ARCHIVE_OK ||
+        archive_write_data(a, txt, len) != (la_ssize_t)len)
+        die(archive_error_string(a));
+    archive_entry_free(ent);
+    tw_close(a);
+    free(txt);
+}
 
-/* The three layers of the test image, as files L/1.tar, L/2.tar.gz, L/3.tar. */
+/* The sha256 of the uncompressed layers L/1.tar, L/2.tar (gzipped), L/3.tar: their diff_ids. */
+static char diff_id[3][SHA256_HEX_LEN + 1];
+
+/* What a config's rootfs says: the right diff_ids, none, or wrong ones. */
+enum { DIFF_OK, DIFF_NONE, DIFF_WRONG1, DIFF_WRONG2, DIFF_SHORT, DIFF_BAD };
+
+/* The image config of the test image, with rootfs as DIFF says. */
+static const char *config_json(int diff)
+{
+    static char buf[2048];
+    char rootfs[512];
+    const char *d1 = diff_id[0], *d2 = diff_id[1];
+    if (diff == DIFF_WRONG1)
+        d1 = diff_id[2];
+    if (diff == DIFF_WRONG2)
+        d2 = diff_id[0];
+    if (diff == DIFF_NONE)
+        rootfs[0] = 0;
+    else if (diff == DIFF_SHORT)
+        (void)snprintf(rootfs, sizeof rootfs,
+                       ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\","
+                       "\"sha256:%s\"]}",
+                       d1, d2);
+    else
+        (void)snprintf(rootfs, sizeof rootfs,
+                       ",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\","
+                       "\"sha256:%s\",\"%s%s\"]}",
+                       d1, d2, diff == DIFF_BAD ? "md5:" : "sha256:", diff_id[2]);
+    (void)snprintf(
+        buf, sizeof buf,
+        "{\"created\":\"2024-01-02T03:04:05Z\",\"architecture\":\"amd64\",\"os\":\"linux\","
+        "\"config\":{\"Cmd\":[\"/bin/app\",\"--serve\"],\"Env\":[\"PATH=/bin\",\"A=1\"],"
+        "\"WorkingDir\":\"/srv\",\"User\":\"app\",\"ExposedPorts\":{\"8080/tcp\":{},"
+        "\"53/udp\":{}},\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":1000000000}}"
+        "%s}",
+        rootfs);
+    return buf;
+}
+
+/* The three layers of the test image, as files L/1.tar, L/2.tar.gz, L/3.tar; diff_id gets
+ * their uncompressed digests. */
 static void make_layers(void)
 {
+    long size;
+
     mkd("L");
     struct archive *a = tw_open("L/1.tar", F_NONE);
     tw_file(a, "etc/hosts", 0644, "h1");
@@ -444,16 +502,20 @@ static void make_layers(void)
     tw_file(a, "gone/x", 0644, "x");
     tw_sym(a, "bin/sh", "/bin/busybox");
     tw_close(a);
-    a = tw_open("L/2.tar.gz", F_GZIP);
+    a = tw_open("L/2.tar", F_NONE);
     tw_file(a, "rm/.wh.me", 0644, "");
     tw_file(a, "opq/.wh..wh..opq", 0644, "");
     tw_file(a, "opq/upper", 0644, "upper");
     tw_file(a, "etc/hosts", 0644, "h2");
     tw_close(a);
+    gzip_file("L/2.tar", "L/2.tar.gz");
     a = tw_open("L/3.tar", F_NONE);
     tw_file(a, ".wh.gone", 0644, "");
     tw_file(a, "etc/motd", 0644, "hello");
     tw_close(a);
+    hash_file("L/1.tar", diff_id[0], &size);
+    hash_file("L/2.tar", diff_id[1], &size);
+    hash_file("L/3.tar", diff_id[2], &size);
 }
 
 /* What make_oci gets wrong on purpose: the size of one descriptor. */
@@ -463,6 +525,7 @@ struct oci_opt {
     int nested;   /* index.json points to an image index */
     int bad_desc; /* D_*: the descriptor whose size is wrong */
     int bad_size; /* SZ_*: how */
+    int diff;     /* DIFF_*: the config's rootfs */
 };
 
 /* The "size" member of descriptor WHICH of a blob of SIZE bytes, as O wants it. */
@@ -498,7 +561,7 @@ static void make_oci(const char *layout, const struct oci_opt *o, char *first_la
     for (int i = 0; i < 3; i++)
         size[i] = add_blob(layout, files[i], hex[i]);
     memcpy(first_layer_hex, hex[0], SHA256_HEX_LEN + 1);
-    long csize = add_json_blob(layout, CONFIG, chex);
+    long csize = add_json_blob(layout, config_json(o->diff), chex);
     (void)snprintf(
         json, sizeof json,
         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
@@ -662,10 +725,11 @@ static void test_load(void)
         rename(PATHOF("L/2.tar.gz"), PATHOF("dock/bbb/layer.tar")) < 0 ||
         rename(PATHOF("L/3.tar"), PATHOF("dock/ccc/layer.tar")) < 0)
         die("rename layers");
-    put("tmp.json", CONFIG, strlen(CONFIG));
+    const char *cfg = config_json(DIFF_OK);
+    put("tmp.json", cfg, strlen(cfg));
     hash_file("tmp.json", chex, &size);
     (void)snprintf(rel, sizeof rel, "dock/%s.json", chex);
-    put(rel, CONFIG, strlen(CONFIG));
+    put(rel, cfg, strlen(cfg));
     (void)snprintf(json, sizeof json,
                    "[{\"Config\":\"%s.json\",\"RepoTags\":[\"dock:latest\"],\"Layers\":["
                    "\"aaa/layer.tar\",\"bbb/layer.tar\",\"ccc/layer.tar\"]}]",
@@ -673,8 +737,28 @@ static void test_load(void)
     put("dock/manifest.json", json, strlen(json));
     make_tar_of("dock", "dock.tar");
     ok(load("dock.tar", NULL, loaded, &e) == 0 && !strcmp(loaded, "dock:latest"),
-       "docker save tarball loads, named by RepoTags (%s)", e.msg);
+       "docker save tarball (a gzip layer, no digests: every diff_id computed) loads, named by "
+       "RepoTags (%s)",
+       e.msg);
     check_image("dock:latest", "docker save");
+    cfg = config_json(DIFF_WRONG2);
+    put("dock/bad.json", cfg, strlen(cfg)); /* a name without a digest */
+    (void)snprintf(json, sizeof json,
+                   "[{\"Config\":\"bad.json\",\"Layers\":["
+                   "\"aaa/layer.tar\",\"bbb/layer.tar\",\"ccc/layer.tar\"]}]");
+    put("dock/manifest.json", json, strlen(json));
+    ok(load("dock", "dockbad", loaded, &e) < 0 && e.code == EINVAL &&
+           strstr(e.msg, "layer 2 bbb/layer.tar: uncompressed content is sha256:"),
+       "docker save with a wrong diff_id refused (%s)", e.msg);
+    ok(!has("images/dockbad") && count_entries("images") == 3, "nothing left after it");
+    struct stat st;
+    if (stat(PATHOF("dock/bbb/layer.tar"), &st) < 0 ||
+        truncate(PATHOF("dock/bbb/layer.tar"), st.st_size / 2) < 0)
+        die("truncate");
+    ok(load("dock", "dockbad", loaded, &e) < 0 && e.code == EIO && strstr(e.msg, "layer 2") &&
+           strstr(e.msg, "truncated or corrupt"),
+       "a truncated gzip layer whose diff_id is computed refused (%s)", e.msg);
+    ok(!has("images/dockbad") && count_entries("images") == 3, "nothing left after it");
 
     /* loading again replaces the image */
     ok(load("oci", "given", loaded, &e) == 0, "load over an existing image (%s)", e.msg);
@@ -735,7 +819,10 @@ static void test_load(void)
     for (size_t i = 0; i < ARRAY_LEN(sz); i++) {
         char layout[32];
         (void)snprintf(layout, sizeof layout, "size%zu", i);
-        make_oci(layout, &(struct oci_opt){sz[i].nested, sz[i].desc, sz[i].how}, hex);
+        make_oci(layout,
+                 &(struct oci_opt){
+                     .nested = sz[i].nested, .bad_desc = sz[i].desc, .bad_size = sz[i].how},
+                 hex);
         int rc = load(layout, NULL, loaded, &e);
         ok(rc < 0 && e.code == EINVAL && strstr(e.msg, sz[i].want) &&
                (sz[i].how != SZ_OFF || strstr(e.msg, "size mismatch (descriptor says ")),
@@ -743,7 +830,39 @@ static void test_load(void)
     }
     ok(!strcmp(listing("images"), before), "nothing left after size errors");
 
-    struct stat st;
+    /* rootfs.diff_ids: the digests of the uncompressed layers, one per layer */
+    static const struct {
+        int diff;
+        const char *what, *want;
+    } dif[] = {
+        {DIFF_WRONG2, "a gzip layer whose diff_id is wrong", "layer 2 sha256:"},
+        {DIFF_WRONG1, "a plain layer whose digest is not its diff_id", "layer 1 sha256:"},
+        {DIFF_SHORT, "two diff_ids for three layers",
+         "config: rootfs.diff_ids has 2 entries for 3 layers"},
+        {DIFF_BAD, "a diff_id that is no sha256", "config: rootfs.diff_ids[2]: unsupported digest"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(dif); i++) {
+        char layout[32], want[128];
+        (void)snprintf(layout, sizeof layout, "diff%zu", i);
+        make_oci(layout, &(struct oci_opt){.diff = dif[i].diff}, hex);
+        int rc = load(layout, NULL, loaded, &e);
+        int n = dif[i].diff == DIFF_WRONG1 ? 0 : 1;
+        (void)snprintf(
+            want, sizeof want,
+            "uncompressed content is sha256:%.12s..., config's diff_id is sha256:%.12s...",
+            diff_id[n], diff_id[n ? 0 : 2]);
+        ok(rc < 0 && e.code == EINVAL && strstr(e.msg, dif[i].want) &&
+               (dif[i].diff > DIFF_WRONG2 || strstr(e.msg, want)),
+           "refused: %s (%s)", dif[i].what, e.msg);
+        ok(!strcmp(listing("images"), before), "nothing left after it");
+    }
+    make_oci("diffnone", &(struct oci_opt){.diff = DIFF_NONE}, hex);
+    ok(load("diffnone", "nodiff", loaded, &e) == 0, "a config without rootfs.diff_ids loads (%s)",
+       e.msg);
+    ok(count_entries("images/nodiff/rootfs") > 0 &&
+           storage_remove_tree(PATHOF("images/nodiff"), &e) == 0,
+       "and has its layers");
+
     make_tar_of("oci", "trunc.tar");
     if (stat(PATHOF("trunc.tar"), &st) < 0 || truncate(PATHOF("trunc.tar"), st.st_size / 2) < 0)
         die("truncate");
