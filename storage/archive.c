@@ -28,6 +28,7 @@
 #include "storage/sha256.h"
 
 #define READ_BLOCK   (64 * 1024)
+#define PROGRESS_GAP (1024 * 1024) /* of input between two progress calls */
 #define WHITEOUT     ".wh."
 #define OPAQUE       ".wh..wh..opq"
 #define REF_NAME_KEY "org.opencontainers.image.ref.name"
@@ -163,6 +164,43 @@ static int open_dir(int rootfd, const char *rel, int create)
 
 /* ---- reading tars ---- */
 
+/* Progress of one phase, whose input of TOTAL bytes is read PASSES times: each read counts as
+ * an equal share, so done = (bytes read in all passes) / PASSES only grows. */
+struct meter {
+    const struct storage_progress *prog; /* NULL: no calls */
+    const char *what;
+    uint64_t total, read, last;
+    unsigned passes;
+};
+
+static void meter_start(struct meter *m, const struct storage_progress *prog, const char *what,
+                        off_t total, unsigned passes)
+{
+    *m = (struct meter){.prog = prog && prog->fn ? prog : NULL,
+                        .what = what,
+                        .total = total > 0 ? (uint64_t)total : 0,
+                        .passes = passes ? passes : 1};
+}
+
+static void meter_add(struct meter *m, uint64_t n)
+{
+    if (!m || !m->prog)
+        return;
+    m->read += n;
+    uint64_t done = m->read / m->passes;
+    /* DONE == TOTAL is left to meter_end, the one call that always comes */
+    if (done < m->total && done - m->last >= PROGRESS_GAP) {
+        m->last = done;
+        m->prog->fn(m->prog->ctx, m->what, done, m->total);
+    }
+}
+
+static void meter_end(struct meter *m)
+{
+    if (m->prog)
+        m->prog->fn(m->prog->ctx, m->what, m->total, m->total);
+}
+
 /* A tar read from the file FD. A parses it. Without a diff_id to compute, A reads FD itself;
  * with one, RAW decompresses FD and A parses RAW's output, which tar_feed hashes on its way:
  * one decompression gives both the entries and the digest of the uncompressed stream. */
@@ -174,6 +212,7 @@ struct tar {
     struct storage_sha256 sha;
     int fd;
     off_t size, pos; /* FD's size and read offset */
+    struct meter *m; /* counts what is read or skipped of FD */
     char buf[READ_BLOCK];
 };
 
@@ -213,6 +252,7 @@ static la_ssize_t file_read(struct archive *a, void *ctx, const void **buf)
         return -1;
     }
     t->pos += n;
+    meter_add(t->m, (uint64_t)n);
     *buf = t->buf;
     return n;
 }
@@ -230,6 +270,7 @@ static la_int64_t file_skip(struct archive *a, void *ctx, la_int64_t request)
     if (n <= 0 || lseek(t->fd, (off_t)n, SEEK_CUR) < 0)
         return 0; /* libarchive reads instead */
     t->pos += n;
+    meter_add(t->m, (uint64_t)n);
     return n;
 }
 
@@ -300,9 +341,9 @@ static int raw_open(struct tar *t, const char *label, struct err *e)
     return 0;
 }
 
-/* A reader of the tar in FD (rewound); with HASH, the digest of its uncompressed stream is
- * computed on the way (tar_digest). */
-static struct tar *tar_open(int fd, int hash, const char *label, struct err *e)
+/* A reader of the tar in FD (rewound), counted in M (may be NULL); with HASH, the digest of its
+ * uncompressed stream is computed on the way (tar_digest). */
+static struct tar *tar_open(int fd, int hash, struct meter *m, const char *label, struct err *e)
 {
     struct stat st;
     auto_tar struct tar *t = calloc(1, sizeof *t);
@@ -312,6 +353,7 @@ static struct tar *tar_open(int fd, int hash, const char *label, struct err *e)
         return NULL;
     }
     t->fd = fd;
+    t->m = m;
     if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
         err_set(e, errno, "%s: rewind", label);
         return NULL;
@@ -379,6 +421,7 @@ struct dir_meta {
 struct apply {
     const char *label;
     const char *diff_id; /* the uncompressed stream's sha256 (hex), NULL when not checked */
+    struct meter *m;     /* progress, NULL for none */
     int rootfd;
     int whiteouts; /* interpret .wh. entries */
     int owner;     /* restore owners: only root can */
@@ -472,7 +515,7 @@ static int check_diff_id(struct tar *t, const struct apply *ap, struct err *e)
 
 static int scan_layer(int fd, struct apply *ap, struct whiteouts *wh, struct err *e)
 {
-    auto_tar struct tar *t = tar_open(fd, ap->diff_id != NULL, ap->label, e);
+    auto_tar struct tar *t = tar_open(fd, ap->diff_id != NULL, ap->m, ap->label, e);
     struct archive_entry *ent;
     char link[PATH_MAX_BERTH];
     size_t n = 0;
@@ -675,7 +718,7 @@ static int fix_dirs(struct apply *ap, struct err *e)
 
 static int extract_layer(int fd, struct apply *ap, struct err *e)
 {
-    auto_tar struct tar *t = tar_open(fd, 0, ap->label, e);
+    auto_tar struct tar *t = tar_open(fd, 0, ap->m, ap->label, e);
     struct archive_entry *ent;
 
     if (!t)
@@ -693,13 +736,15 @@ static int extract_layer(int fd, struct apply *ap, struct err *e)
     }
 }
 
-/* Apply the tar in LAYER_FD onto the directory ROOTFD; with DIFF_ID (hex), the uncompressed
- * stream must have that sha256, checked before anything is written. */
+/* Apply the tar in LAYER_FD onto the directory ROOTFD (two reads of it, counted in M, which may
+ * be NULL); with DIFF_ID (hex), the uncompressed stream must have that sha256, checked before
+ * anything is written. */
 static int apply_fd(int rootfd, int layer_fd, const char *label, int whiteouts, const char *diff_id,
-                    struct err *e)
+                    struct meter *m, struct err *e)
 {
     struct apply ap = {.label = label,
                        .diff_id = diff_id,
+                       .m = m,
                        .rootfd = rootfd,
                        .whiteouts = whiteouts,
                        .owner = geteuid() == 0};
@@ -725,7 +770,7 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
         return err_set(e, errno, "apply layer: open '%s'", layer_path);
     char label[PATH_MAX_BERTH + 8];
     (void)snprintf(label, sizeof label, "layer %s", layer_path); /* room for all of it */
-    return apply_fd(rootfd, fd, label, 1, NULL, e);
+    return apply_fd(rootfd, fd, label, 1, NULL, NULL, e);
 }
 
 /* ---- blobs ---- */
@@ -791,8 +836,9 @@ static int check_size(off_t size, int64_t want, const char *what, const char *he
                    what, hex, (long long)want, (long long)size);
 }
 
-/* Check the content of FD (read to its end) against HEX; rewinds FD. */
-static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
+/* Check the content of FD (read to its end, counted in M, which may be NULL) against HEX;
+ * rewinds FD. */
+static int verify_fd(int fd, const char *hex, const char *what, struct meter *m, struct err *e)
 {
     struct storage_sha256 s;
     uint8_t d[SHA256_LEN];
@@ -809,6 +855,7 @@ static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
             return err_set(e, errno, "%s: read", what);
         if (n == 0)
             break;
+        meter_add(m, (uint64_t)n);
         storage_sha256_update(&s, buf, (size_t)n);
     }
     storage_sha256_final(&s, d);
@@ -837,7 +884,7 @@ static cJSON *read_json(int srcfd, const char *rel, const char *hex, int64_t wan
         err_set(e, E2BIG, "%s: '%.100s' is larger than %d bytes", what, rel, IMAGE_JSON_MAX);
         return NULL;
     }
-    if (hex && verify_fd(fd, hex, what, e) < 0)
+    if (hex && verify_fd(fd, hex, what, NULL, e) < 0)
         return NULL;
     size_t cap = (size_t)size + 1, len = 0;
     auto_free char *txt = malloc(cap);
@@ -1087,9 +1134,12 @@ static int mkdir_in(const char *dir, const char *sub, char *out, size_t size, st
     return 0;
 }
 
-/* The open source directory: SRC itself, or SRC (a tar) extracted into WORK/src. */
-static int open_source(const char *work, const char *src, struct err *e)
+/* The open source directory: SRC itself, or SRC (a tar) extracted into WORK/src (the phase
+ * "archive" of PROG). */
+static int open_source(const char *work, const char *src, const struct storage_progress *prog,
+                       struct err *e)
 {
+    struct meter m;
     struct stat st;
     char dir[PATH_MAX_BERTH];
 
@@ -1109,17 +1159,21 @@ static int open_source(const char *work, const char *src, struct err *e)
         return err_set(e, errno, "open '%s'", dir);
     char label[PATH_MAX_BERTH + 8];
     (void)snprintf(label, sizeof label, "archive %s", src); /* room for all of it */
-    if (apply_fd(dfd, fd, label, 0, NULL, e) < 0)
+    meter_start(&m, prog, "archive", st.st_size, 2);
+    if (apply_fd(dfd, fd, label, 0, NULL, &m, e) < 0)
         return -1;
+    meter_end(&m);
     return take_fd(&dfd);
 }
 
-/* Check layer I of P (size, digest) and apply it onto ROOTFD. */
-static int load_layer(int srcfd, int rootfd, const struct plan *p, int i, struct err *e)
+/* Check layer I of P (size, digest) and apply it onto ROOTFD: the phase "layer I/N" of PROG. */
+static int load_layer(int srcfd, int rootfd, const struct plan *p, int i,
+                      const struct storage_progress *prog, struct err *e)
 {
-    char what[32], label[128];
+    char what[32], label[128], phase[32];
     const char *hex = p->layer_hex[i];
     off_t size = 0;
+    struct meter m;
 
     (void)snprintf(what, sizeof what, "layer %d", i + 1);
     if (*hex)
@@ -1129,21 +1183,27 @@ static int load_layer(int srcfd, int rootfd, const struct plan *p, int i, struct
     auto_close int fd = open_blob(srcfd, p->layer_rel[i], what, &size, e);
     if (fd < 0)
         return -1;
-    if (*hex &&
-        (check_size(size, p->layer_size[i], what, hex, e) < 0 || verify_fd(fd, hex, what, e) < 0))
+    (void)snprintf(phase, sizeof phase, "layer %d/%d", i + 1, p->nlayers);
+    meter_start(&m, prog, phase, size, *hex ? 3 : 2);
+    if (*hex && (check_size(size, p->layer_size[i], what, hex, e) < 0 ||
+                 verify_fd(fd, hex, what, &m, e) < 0))
         return -1;
     /* a blob whose verified digest is its diff_id (an uncompressed layer) needs no more */
     const char *diff = p->has_diff_ids && strcmp(p->diff_hex[i], hex) != 0 ? p->diff_hex[i] : NULL;
-    return apply_fd(rootfd, fd, label, 1, diff, e);
+    if (apply_fd(rootfd, fd, label, 1, diff, &m, e) < 0)
+        return -1;
+    meter_end(&m);
+    return 0;
 }
 
 static int load_into(const char *work, const char *src, const char *name, const char *images_dir,
-                     char *loaded, size_t loaded_size, struct err *e)
+                     char *loaded, size_t loaded_size, const struct storage_progress *prog,
+                     struct err *e)
 {
     char img[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH], dst[PATH_MAX_BERTH];
     struct storage_image_config cfg = {0};
 
-    auto_close int srcfd = open_source(work, src, e);
+    auto_close int srcfd = open_source(work, src, prog, e);
     if (srcfd < 0)
         return -1;
     auto_free struct plan *p = calloc(1, sizeof *p);
@@ -1193,7 +1253,7 @@ static int load_into(const char *work, const char *src, const char *name, const 
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
     for (int i = 0; rc == 0 && i < p->nlayers; i++)
-        rc = load_layer(srcfd, rootfd, p, i, e);
+        rc = load_layer(srcfd, rootfd, p, i, prog, e);
     if (rc == 0)
         rc = storage_image_save(img, &cfg, e);
     storage_image_config_free(&cfg);
@@ -1203,7 +1263,8 @@ static int load_into(const char *work, const char *src, const char *name, const 
 }
 
 int storage_image_load_archive(const char *images_dir, const char *src, const char *name,
-                               char *loaded, size_t loaded_size, struct err *e)
+                               char *loaded, size_t loaded_size,
+                               const struct storage_progress *prog, struct err *e)
 {
     char work[PATH_MAX_BERTH];
     struct err ce = {0};
@@ -1215,7 +1276,7 @@ int storage_image_load_archive(const char *images_dir, const char *src, const ch
         return err_wrap(e, "load image");
     if (!mkdtemp(work))
         return err_set(e, errno, "load image: mkdtemp '%s'", work);
-    int rc = load_into(work, src, name, images_dir, loaded, loaded_size, e);
+    int rc = load_into(work, src, name, images_dir, loaded, loaded_size, prog, e);
     if (rc < 0) {
         (void)storage_remove_tree(work, &ce); /* best effort, the first error is what matters */
         return err_wrap(e, "load image from '%s'", src);
@@ -1226,10 +1287,12 @@ int storage_image_load_archive(const char *images_dir, const char *src, const ch
 }
 
 int storage_image_import_tar(const char *images_dir, const char *name, const char *tar_path,
-                             struct err *e)
+                             const struct storage_progress *prog, struct err *e)
 {
     char tmp[PATH_MAX_BERTH], dst[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH];
     struct err ce = {0};
+    struct stat st;
+    struct meter m;
 
     if (!storage_image_name_valid(name))
         return err_set(e, EINVAL, "import image: invalid image name '%.64s'", name);
@@ -1240,6 +1303,8 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     auto_close int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, errno, "import image '%s': open '%s'", name, tar_path);
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "import image '%s': stat '%s'", name, tar_path);
     char label[PATH_MAX_BERTH + 12];
     (void)snprintf(label, sizeof label, "rootfs tar %s", tar_path); /* room for all of it */
     if (!mkdtemp(tmp))
@@ -1250,8 +1315,11 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     auto_close int rootfd = rc == 0 ? open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
+    meter_start(&m, prog, "rootfs", st.st_size, 2);
     if (rc == 0)
-        rc = apply_fd(rootfd, fd, label, 0, NULL, e);
+        rc = apply_fd(rootfd, fd, label, 0, NULL, &m, e);
+    if (rc == 0)
+        meter_end(&m);
     if (rc == 0)
         rc = storage_image_save_default(tmp, e);
     if (rc < 0) {

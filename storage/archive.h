@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct err;
 
@@ -15,6 +16,19 @@ struct err;
 #define IMAGE_LAYERS_MAX   128           /* layers of one image */
 #define LAYER_ENTRIES_MAX  (1024 * 1024) /* entries of one layer or outer tar */
 #define LAYER_WHITEOUT_MAX 65536         /* whiteouts and opaque directories of one layer */
+
+/* Progress of a slow load or import: FN is called with the phase WHAT ("archive" while a tar
+ * source is unpacked, "layer I/N" while layer I of N is read and applied, "rootfs" while a
+ * rootfs tar is imported), and the bytes of that phase's input read so far (DONE) of TOTAL (its
+ * size, compressed). Calls are spaced by at least 1 MiB of input in a phase, and each phase
+ * ends with a call where DONE == TOTAL (a failed phase has no such call). A phase reads its
+ * input more than once (a layer: digest check, name and diff_id check, extraction; a tar: name
+ * check, extraction): each read counts as an equal share of TOTAL, so DONE only grows. FN runs
+ * synchronously in the caller's process and cannot fail the load. */
+struct storage_progress {
+    void (*fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+    void *ctx;
+};
 
 /* Apply the layer tar LAYER_PATH (plain, gzip, xz, zstd or bzip2; the filter is detected) on
  * top of the directory DEST, as OCI and Docker apply layers:
@@ -64,14 +78,17 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
  * User, StopSignal, ExposedPorts, Healthcheck and created of the image config), is built in
  * <images_dir>/.tmp-load-XXXXXX and renamed into place at the end. An existing image NAME is
  * replaced then, atomically (exchanged, and the old tree removed). On failure nothing is left
- * under IMAGES_DIR. Slow: call from a helper. */
+ * under IMAGES_DIR. PROG (NULL for none) hears of the phases "archive" (SRC a tar) and
+ * "layer I/N". Slow: call from a helper. */
 int storage_image_load_archive(const char *images_dir, const char *src, const char *name,
-                               char *loaded, size_t loaded_size, struct err *e);
+                               char *loaded, size_t loaded_size,
+                               const struct storage_progress *prog, struct err *e);
 
 /* Import the tar TAR_PATH (plain or compressed) as the whole rootfs of a new image NAME, with
  * the default config (Cmd ["sh"], the default PATH). Entry names are checked as in
  * storage_layer_apply, and ".wh." entries are extracted as plain files. Built in a temporary
  * directory and renamed into place (an existing image NAME is replaced atomically); on failure
- * nothing is left. Slow: call from a helper. */
+ * nothing is left. PROG (NULL for none) hears of the one phase "rootfs". Slow: call from a
+ * helper. */
 int storage_image_import_tar(const char *images_dir, const char *name, const char *tar_path,
-                             struct err *e);
+                             const struct storage_progress *prog, struct err *e);

@@ -448,6 +448,10 @@ static void gzip_file(const char *rel, const char *rel2)
     free(txt);
 }
 
+/* When not 0, layer 2 also holds a file "big" of that many pseudo-random (incompressible)
+ * bytes, for progress reports. */
+static size_t big_len;
+
 /* The sha256 of the uncompressed layers L/1.tar, L/2.tar (gzipped), L/3.tar: their diff_ids. */
 static char diff_id[3][SHA256_HEX_LEN + 1];
 
@@ -507,6 +511,20 @@ static void make_layers(void)
     tw_file(a, "opq/.wh..wh..opq", 0644, "");
     tw_file(a, "opq/upper", 0644, "upper");
     tw_file(a, "etc/hosts", 0644, "h2");
+    if (big_len) {
+        char *big = malloc(big_len);
+        uint32_t x = 2463534242u;
+        for (size_t i = 0; big && i < big_len; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            big[i] = (char)x;
+        }
+        if (!big)
+            die("malloc");
+        tw_add(a, "big", S_IFREG | 0644, big, big_len, NULL, 0, 0);
+        free(big);
+    }
     tw_close(a);
     gzip_file("L/2.tar", "L/2.tar.gz");
     a = tw_open("L/3.tar", F_NONE);
@@ -695,7 +713,7 @@ static int load(const char *src, const char *name, char *loaded, struct err *e)
     char images[512], s[512];
     memset(e, 0, sizeof *e);
     return storage_image_load_archive(P(images, sizeof images, "images"), P(s, sizeof s, src), name,
-                                      loaded, 256, e);
+                                      loaded, 256, NULL, e);
 }
 
 static void test_load(void)
@@ -905,7 +923,8 @@ static void test_import(void)
     tw_file(a, "./bin/hello", 0755, "hi");
     tw_file(a, "./.wh.kept", 0644, "plain");
     tw_close(a);
-    ok(storage_image_import_tar(images, "imp", P(tarp, sizeof tarp, "rootfs.tar.gz"), &e) == 0,
+    ok(storage_image_import_tar(images, "imp", P(tarp, sizeof tarp, "rootfs.tar.gz"), NULL, &e) ==
+           0,
        "import a rootfs tar (%s)", e.msg);
     ok(content_is("imp/imp/rootfs/bin/hello", "hi") &&
            content_is("imp/imp/rootfs/.wh.kept", "plain"),
@@ -918,11 +937,105 @@ static void test_import(void)
     tw_file(a, "ok", 0644, "ok");
     tw_file(a, "../escape", 0644, "x");
     tw_close(a);
-    ok(storage_image_import_tar(images, "evil", P(tarp, sizeof tarp, "evil.tar"), &e) < 0 &&
+    ok(storage_image_import_tar(images, "evil", P(tarp, sizeof tarp, "evil.tar"), NULL, &e) < 0 &&
            e.code == EINVAL && !has("imp/evil") && !has("escape") && count_entries("imp") == 1,
        "import refuses traversal and leaves nothing (%s)", e.msg);
-    ok(storage_image_import_tar(images, ".x", tarp, &e) < 0 && e.code == EINVAL,
+    ok(storage_image_import_tar(images, ".x", tarp, NULL, &e) < 0 && e.code == EINVAL,
        "import checks the name");
+}
+
+/* ---- progress ---- */
+
+#define MIB (1024 * 1024)
+
+static struct {
+    char what[32];
+    uint64_t done, total;
+} calls[512];
+static int ncalls;
+
+static void on_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+    (void)ctx;
+    if (ncalls < (int)ARRAY_LEN(calls)) {
+        (void)snprintf(calls[ncalls].what, sizeof calls[ncalls].what, "%s", what);
+        calls[ncalls].done = done;
+        calls[ncalls].total = total;
+    }
+    ncalls++;
+}
+
+/* Check the recorded calls phase by phase: one TOTAL, DONE growing by at least 1 MiB a call
+ * but for the last, which has DONE == TOTAL. PHASES gets the phase names, "name:calls" each,
+ * and TOTALS the totals. Returns 1 when all is well. */
+static int check_calls(char *phases, size_t size, uint64_t *totals, int max)
+{
+    size_t n = 0;
+    int good = ncalls <= (int)ARRAY_LEN(calls), nph = 0;
+    phases[0] = 0;
+    for (int i = 0; i < ncalls && good;) {
+        int j = i;
+        while (j + 1 < ncalls && !strcmp(calls[j + 1].what, calls[i].what))
+            j++;
+        /* calls i..j are one phase */
+        for (int k = i; k <= j; k++) {
+            uint64_t prev = k == i ? 0 : calls[k - 1].done;
+            good &= calls[k].total == calls[i].total;
+            good &= k == j ? calls[k].done == calls[k].total
+                           : calls[k].done < calls[k].total && calls[k].done - prev >= MIB;
+        }
+        if (nph < max)
+            totals[nph] = calls[i].total;
+        nph++;
+        n += (size_t)snprintf(phases + n, size - n, "%s%s:%d", n ? " " : "", calls[i].what,
+                              j - i + 1);
+        i = j + 1;
+    }
+    return good;
+}
+
+static void test_progress(void)
+{
+    struct err e = {0};
+    char images[512], src[512], phases[512], hex[SHA256_HEX_LEN + 1], rel[256];
+    uint64_t totals[8] = {0};
+    struct stat st, lst;
+    const struct storage_progress prog = {on_progress, NULL};
+
+    big_len = 5 * MIB;
+    make_oci("prog", &(struct oci_opt){0}, hex);
+    big_len = 0;
+    make_tar_of("prog", "prog.tar");
+    P(images, sizeof images, "pimages");
+    ncalls = 0;
+    ok(storage_image_load_archive(images, P(src, sizeof src, "prog.tar"), "p", src, 256, &prog,
+                                  &e) == 0,
+       "load with progress (%s)", e.msg);
+    int good = check_calls(phases, sizeof phases, totals, (int)ARRAY_LEN(totals));
+    ok(good, "done grows by 1 MiB or more in a phase and ends equal to total");
+    ok(!strncmp(phases, "archive:", 8) && strstr(phases, " layer 1/3:1 layer 2/3:") &&
+           strstr(phases, " layer 3/3:1") && !strstr(phases, "layer 2/3:1 "),
+       "phases archive, layer 1/3 .. 3/3; several calls while the big layer is read: %s", phases);
+    (void)snprintf(rel, sizeof rel, "prog/blobs/sha256/%s", hex);
+    ok(stat(PATHOF("prog.tar"), &st) == 0 && totals[0] == (uint64_t)st.st_size &&
+           stat(PATHOF(rel), &lst) == 0 && totals[1] == (uint64_t)lst.st_size,
+       "totals are the sizes of the tar and of the layer blob");
+
+    ncalls = 0;
+    ok(storage_image_import_tar(images, "r", P(src, sizeof src, "L/2.tar"), &prog, &e) == 0,
+       "import with progress (%s)", e.msg);
+    good = check_calls(phases, sizeof phases, totals, (int)ARRAY_LEN(totals));
+    ok(good && !strncmp(phases, "rootfs:", 7) && !strchr(phases, ' ') && ncalls > 2 &&
+           stat(PATHOF("L/2.tar"), &st) == 0 && totals[0] == (uint64_t)st.st_size,
+       "import: one phase \"rootfs\" of the tar's size, several calls: %s", phases);
+
+    struct archive *a = tw_open("small.tar", F_NONE);
+    tw_file(a, "f", 0644, "f");
+    tw_close(a);
+    ncalls = 0;
+    ok(storage_image_import_tar(images, "r", P(src, sizeof src, "small.tar"), &prog, &e) == 0 &&
+           ncalls == 1 && calls[0].done == calls[0].total && !strcmp(calls[0].what, "rootfs"),
+       "a small import: one call, done == total (%d calls; %s)", ncalls, e.msg);
 }
 
 int main(void)
@@ -940,6 +1053,7 @@ int main(void)
     test_truncated();
     test_load();
     test_import();
+    test_progress();
     ok(storage_remove_tree(dir, &e) == 0 && access(dir, F_OK) < 0, "test directory removed (%s)",
        e.msg);
     return done();
