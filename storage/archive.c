@@ -341,42 +341,45 @@ static int raw_open(struct tar *t, const char *label, struct err *e)
     return 0;
 }
 
+/* Open T (zeroed) on FD (rewound); see tar_open. */
+static int tar_init(struct tar *t, int fd, int hash, struct meter *m, const char *label,
+                    struct err *e)
+{
+    struct stat st;
+
+    t->fd = fd;
+    t->m = m;
+    if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+        return err_set(e, errno, "%s: rewind", label);
+    t->size = st.st_size;
+    t->a = archive_read_new();
+    t->raw = hash ? archive_read_new() : NULL;
+    if (!t->a || (hash && !t->raw))
+        return err_set(e, ENOMEM, "%s: archive reader", label);
+    if (hash && raw_open(t, label, e) < 0)
+        return -1;
+    if (archive_read_support_format_tar(t->a) != ARCHIVE_OK || (!hash && !tar_filters(t->a)))
+        return err_set(e, EIO, "%s: archive reader: %s", label, arch_msg(t->a));
+    if (archive_read_open2(t->a, t, NULL, hash ? tar_feed : file_read, hash ? NULL : file_skip,
+                           NULL) != ARCHIVE_OK)
+        return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->a));
+    return 0;
+}
+
 /* A reader of the tar in FD (rewound), counted in M (may be NULL); with HASH, the digest of its
  * uncompressed stream is computed on the way (tar_digest). */
 static struct tar *tar_open(int fd, int hash, struct meter *m, const char *label, struct err *e)
 {
-    struct stat st;
-    auto_tar struct tar *t = calloc(1, sizeof *t);
-
+    struct tar *t = calloc(1, sizeof *t);
     if (!t) {
         err_set(e, ENOMEM, "%s: archive reader", label);
         return NULL;
     }
-    t->fd = fd;
-    t->m = m;
-    if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-        err_set(e, errno, "%s: rewind", label);
+    if (tar_init(t, fd, hash, m, label, e) < 0) {
+        tar_free(t);
         return NULL;
     }
-    t->size = st.st_size;
-    t->a = archive_read_new();
-    t->raw = hash ? archive_read_new() : NULL;
-    if (!t->a || (hash && !t->raw)) {
-        err_set(e, ENOMEM, "%s: archive reader", label);
-        return NULL;
-    }
-    if (hash && raw_open(t, label, e) < 0)
-        return NULL;
-    if (archive_read_support_format_tar(t->a) != ARCHIVE_OK || (!hash && !tar_filters(t->a))) {
-        err_set(e, EIO, "%s: archive reader: %s", label, arch_msg(t->a));
-        return NULL;
-    }
-    if (archive_read_open2(t->a, t, NULL, hash ? tar_feed : file_read, hash ? NULL : file_skip,
-                           NULL) != ARCHIVE_OK) {
-        err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->a));
-        return NULL;
-    }
-    return take_ptr(&t);
+    return t;
 }
 
 /* The digest of the whole uncompressed stream of T (opened with HASH), read to its end: the

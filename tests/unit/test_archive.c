@@ -62,7 +62,7 @@ static char *slurp(const char *rel)
 static void flip_byte(const char *rel)
 {
     struct stat st;
-    char c;
+    char c = 0;
     int fd = open(PATHOF(rel), O_RDWR | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0 || pread(fd, &c, 1, st.st_size / 2) != 1)
         die("flip_byte");
