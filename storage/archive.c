@@ -1257,6 +1257,9 @@ static int load_into(const char *work, const char *src, const char *name, const 
         rc = err_set(e, errno, "open '%s'", rootfs);
     for (int i = 0; rc == 0 && i < p->nlayers; i++)
         rc = load_layer(srcfd, rootfd, p, i, prog, e);
+    /* recorded now, so that listing images need not walk their trees */
+    if (rc == 0)
+        rc = storage_tree_size(rootfs, &cfg.size, e);
     if (rc == 0)
         rc = storage_image_save(img, &cfg, e);
     storage_image_config_free(&cfg);
@@ -1296,6 +1299,7 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     struct err ce = {0};
     struct stat st;
     struct meter m;
+    uint64_t size = 0;
 
     if (!storage_image_name_valid(name))
         return err_set(e, EINVAL, "import image: invalid image name '%.64s'", name);
@@ -1324,7 +1328,9 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     if (rc == 0)
         meter_end(&m);
     if (rc == 0)
-        rc = storage_image_save_default(tmp, e);
+        rc = storage_tree_size(rootfs, &size, e);
+    if (rc == 0)
+        rc = storage_image_save_default(tmp, size, e);
     if (rc < 0) {
         (void)storage_remove_tree(tmp, &ce); /* best effort, the first error is what matters */
         return err_wrap(e, "import image '%s'", name);

@@ -75,7 +75,8 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
  * storage_image_name_valid() (EINVAL otherwise, also when no name is found) and is written
  * to LOADED (LOADED_SIZE bytes, ENAMETOOLONG when short).
  * The result, <images_dir>/NAME/{rootfs/,config.json} (Cmd, Entrypoint, Env, WorkingDir,
- * User, StopSignal, ExposedPorts, Healthcheck and created of the image config), is built in
+ * User, StopSignal, ExposedPorts, Healthcheck and created of the image config, and Size: the
+ * rootfs's storage_tree_size), is built in
  * <images_dir>/.tmp-load-XXXXXX and renamed into place at the end. An existing image NAME is
  * replaced then, atomically (exchanged, and the old tree removed). On failure nothing is left
  * under IMAGES_DIR. PROG (NULL for none) hears of the phases "archive" (SRC a tar) and
@@ -85,10 +86,10 @@ int storage_image_load_archive(const char *images_dir, const char *src, const ch
                                const struct storage_progress *prog, struct err *e);
 
 /* Import the tar TAR_PATH (plain or compressed) as the whole rootfs of a new image NAME, with
- * the default config (Cmd ["sh"], the default PATH). Entry names are checked as in
- * storage_layer_apply, and ".wh." entries are extracted as plain files. Built in a temporary
- * directory and renamed into place (an existing image NAME is replaced atomically); on failure
- * nothing is left. PROG (NULL for none) hears of the one phase "rootfs". Slow: call from a
- * helper. */
+ * the default config (Cmd ["sh"], the default PATH, Size as storage_tree_size counts it). Entry
+ * names are checked as in storage_layer_apply, and ".wh." entries are extracted as plain files.
+ * Built in a temporary directory and renamed into place (an existing image NAME is replaced
+ * atomically); on failure nothing is left. PROG (NULL for none) hears of the one phase "rootfs".
+ * Slow: call from a helper. */
 int storage_image_import_tar(const char *images_dir, const char *name, const char *tar_path,
                              const struct storage_progress *prog, struct err *e);

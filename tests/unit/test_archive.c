@@ -695,6 +695,8 @@ static void check_image(const char *name, const char *what)
     ok(cfg.healthcheck_json && strstr(cfg.healthcheck_json, "\"Test\":[\"CMD\",\"true\"]"),
        "%s: Healthcheck kept (%s)", what, cfg.healthcheck_json ? cfg.healthcheck_json : "null");
     ok(cfg.created_ns == 1704164645LL * 1000000000LL, "%s: created", what);
+    /* the regular files left: etc/hosts "h2", rm/tree/deep, opq/upper, etc/motd "hello" */
+    ok(cfg.size == 16, "%s: Size %llu recorded", what, (unsigned long long)cfg.size);
     storage_image_config_free(&cfg);
     (void)snprintf(rel, sizeof rel, "images/%s/rootfs", name);
     char r[512];
@@ -930,8 +932,9 @@ static void test_import(void)
            content_is("imp/imp/rootfs/.wh.kept", "plain"),
        "rootfs extracted, .wh. names as plain files");
     ok(storage_image_load(images, "imp", &cfg, &e) == 0 && cfg.cmd && !strcmp(cfg.cmd[0], "sh") &&
-           cfg.env && !strncmp(cfg.env[0], "PATH=", 5),
-       "default config");
+           cfg.env && !strncmp(cfg.env[0], "PATH=", 5) &&
+           cfg.size == strlen("hi") + strlen("plain"),
+       "default config, Size %llu", (unsigned long long)cfg.size);
     storage_image_config_free(&cfg);
     a = tw_open("evil.tar", F_NONE);
     tw_file(a, "ok", 0644, "ok");
@@ -1013,6 +1016,10 @@ static void test_progress(void)
        "load with progress (%s)", e.msg);
     int good = check_calls(phases, sizeof phases, totals, (int)ARRAY_LEN(totals));
     ok(good, "done grows by 1 MiB or more in a phase and ends equal to total");
+    struct storage_image_config cfg = {0};
+    ok(storage_image_load(images, "p", &cfg, &e) == 0 && cfg.size == 16 + 5 * MIB,
+       "Size of the big image (%llu)", (unsigned long long)cfg.size);
+    storage_image_config_free(&cfg);
     ok(!strncmp(phases, "archive:", 8) && strstr(phases, " layer 1/3:1 layer 2/3:") &&
            strstr(phases, " layer 3/3:1") && !strstr(phases, "layer 2/3:1 "),
        "phases archive, layer 1/3 .. 3/3; several calls while the big layer is read: %s", phases);
