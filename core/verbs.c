@@ -1466,7 +1466,7 @@ static int import_fn(void *arg, struct err *e)
     char loaded[IMAGE_NAME_MAX];
     if (j->load) {
         if (storage_image_load_archive(j->images_dir, j->src, j->name[0] ? j->name : NULL, loaded,
-                                       sizeof loaded, e) < 0)
+                                       sizeof loaded, NULL, e) < 0)
             return -1;
         (void)snprintf(e->msg, sizeof e->msg, "%s", loaded);
         e->code = 0;
@@ -1475,7 +1475,7 @@ static int import_fn(void *arg, struct err *e)
     if (stat(j->src, &st) < 0)
         return err_set(e, errno, "'%s'", j->src);
     return S_ISDIR(st.st_mode) ? storage_image_import_dir(j->images_dir, j->name, j->src, e)
-                               : storage_image_import_tar(j->images_dir, j->name, j->src, e);
+                               : storage_image_import_tar(j->images_dir, j->name, j->src, NULL, e);
 }
 
 static void import_done(struct sv *sv, void *data, int ok, const struct err *e)

@@ -28,6 +28,7 @@
 #include "storage/sha256.h"
 
 #define READ_BLOCK   (64 * 1024)
+#define PROGRESS_GAP (1024 * 1024) /* of input between two progress calls */
 #define WHITEOUT     ".wh."
 #define OPAQUE       ".wh..wh..opq"
 #define REF_NAME_KEY "org.opencontainers.image.ref.name"
@@ -37,13 +38,6 @@ static void json_deletep(cJSON **j)
     cJSON_Delete(*j);
 }
 #define auto_json __attribute__((cleanup(json_deletep)))
-
-static void archive_readp(struct archive **a)
-{
-    if (*a)
-        (void)archive_read_free(*a); /* only reports errors of a close already checked */
-}
-#define auto_archive __attribute__((cleanup(archive_readp)))
 
 /* ---- paths beneath a root ---- */
 
@@ -170,43 +164,251 @@ static int open_dir(int rootfd, const char *rel, int create)
 
 /* ---- reading tars ---- */
 
-/* A reader of the tar in FD (rewound), with the built-in decompressors only: libarchive would
- * run an external program for the others, and a library never forks. */
-static struct archive *tar_open(int fd, const char *label, struct err *e)
+/* Progress of one phase, whose input of TOTAL bytes is read PASSES times: each read counts as
+ * an equal share, so done = (bytes read in all passes) / PASSES only grows. */
+struct meter {
+    const struct storage_progress *prog; /* NULL: no calls */
+    const char *what;
+    uint64_t total, read, last;
+    unsigned passes;
+};
+
+static void meter_start(struct meter *m, const struct storage_progress *prog, const char *what,
+                        off_t total, unsigned passes)
 {
-    struct archive *a = archive_read_new();
-    if (!a) {
+    *m = (struct meter){.prog = prog && prog->fn ? prog : NULL,
+                        .what = what,
+                        .total = total > 0 ? (uint64_t)total : 0,
+                        .passes = passes ? passes : 1};
+}
+
+static void meter_add(struct meter *m, uint64_t n)
+{
+    if (!m || !m->prog)
+        return;
+    m->read += n;
+    uint64_t done = m->read / m->passes;
+    /* DONE == TOTAL is left to meter_end, the one call that always comes */
+    if (done < m->total && done - m->last >= PROGRESS_GAP) {
+        m->last = done;
+        m->prog->fn(m->prog->ctx, m->what, done, m->total);
+    }
+}
+
+static void meter_end(struct meter *m)
+{
+    if (m->prog)
+        m->prog->fn(m->prog->ctx, m->what, m->total, m->total);
+}
+
+/* A tar read from the file FD. A parses it. Without a diff_id to compute, A reads FD itself;
+ * with one, RAW decompresses FD and A parses RAW's output, which tar_feed hashes on its way:
+ * one decompression gives both the entries and the digest of the uncompressed stream. */
+struct tar {
+    struct archive *a;
+    struct archive *raw;
+    int raw_eof;
+    int64_t raw_off; /* offset of RAW's next block */
+    struct storage_sha256 sha;
+    int fd;
+    off_t size, pos; /* FD's size and read offset */
+    struct meter *m; /* counts what is read or skipped of FD */
+    char buf[READ_BLOCK];
+};
+
+static void tar_free(struct tar *t)
+{
+    if (!t)
+        return;
+    /* archive_read_free only reports errors of a close already checked */
+    if (t->a)
+        (void)archive_read_free(t->a);
+    if (t->raw)
+        (void)archive_read_free(t->raw);
+    free(t);
+}
+static void tar_freep(struct tar **t)
+{
+    tar_free(*t);
+}
+#define auto_tar __attribute__((cleanup(tar_freep)))
+
+static const char *arch_msg(struct archive *a)
+{
+    const char *msg = archive_error_string(a);
+    return msg ? msg : "read error";
+}
+
+static la_ssize_t file_read(struct archive *a, void *ctx, const void **buf)
+{
+    struct tar *t = ctx;
+    ssize_t n;
+    do
+        n = read(t->fd, t->buf, sizeof t->buf);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        int saved = errno;
+        archive_set_error(a, saved, "read: %s", strerror(saved));
+        return -1;
+    }
+    t->pos += n;
+    meter_add(t->m, (uint64_t)n);
+    *buf = t->buf;
+    return n;
+}
+
+/* Skip by seeking (checking a plain tar's names reads only its headers), never past the end:
+ * libarchive reads what a short skip left, and so sees a truncation. */
+static la_int64_t file_skip(struct archive *a, void *ctx, la_int64_t request)
+{
+    struct tar *t = ctx;
+    la_int64_t n = t->size > t->pos ? t->size - t->pos : 0;
+
+    (void)a;
+    if (request < n)
+        n = request;
+    if (n <= 0 || lseek(t->fd, (off_t)n, SEEK_CUR) < 0)
+        return 0; /* libarchive reads instead */
+    t->pos += n;
+    meter_add(t->m, (uint64_t)n);
+    return n;
+}
+
+/* The next block of RAW's output, hashed: 1 with *BUF and *LEN, 0 at the end, -1 with the error
+ * in RAW. */
+static int raw_next(struct tar *t, const void **buf, size_t *len)
+{
+    while (!t->raw_eof) {
+        la_int64_t off;
+        int rc = archive_read_data_block(t->raw, buf, len, &off);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+            return -1;
+        if (off != t->raw_off) {
+            archive_set_error(t->raw, EIO, "a hole in the decompressed stream");
+            return -1;
+        }
+        if (*len == 0)
+            continue;
+        t->raw_off += (int64_t)*len;
+        storage_sha256_update(&t->sha, *buf, *len);
+        return 1;
+    }
+    t->raw_eof = 1;
+    return 0;
+}
+
+/* A's read callback in a tar with RAW. No skip callback: every byte must pass the hash. */
+static la_ssize_t tar_feed(struct archive *a, void *ctx, const void **buf)
+{
+    struct tar *t = ctx;
+    size_t len = 0;
+    int rc = raw_next(t, buf, &len);
+    if (rc < 0) {
+        archive_set_error(a, EIO, "%s", arch_msg(t->raw));
+        return -1;
+    }
+    return rc ? (la_ssize_t)len : 0;
+}
+
+/* The built-in decompressors only: libarchive would run an external program for the others,
+ * and a library never forks. */
+static int tar_filters(struct archive *a)
+{
+    return archive_read_support_filter_gzip(a) == ARCHIVE_OK &&
+           archive_read_support_filter_xz(a) == ARCHIVE_OK &&
+           archive_read_support_filter_zstd(a) == ARCHIVE_OK &&
+           archive_read_support_filter_bzip2(a) == ARCHIVE_OK;
+}
+
+/* RAW of T, opened on T's file: the decompressed stream as one entry ("empty" for an empty
+ * file, which "raw" does not take). */
+static int raw_open(struct tar *t, const char *label, struct err *e)
+{
+    struct archive_entry *ent;
+    if (!tar_filters(t->raw) || archive_read_support_format_raw(t->raw) != ARCHIVE_OK ||
+        archive_read_support_format_empty(t->raw) != ARCHIVE_OK)
+        return err_set(e, EIO, "%s: archive reader: %s", label, arch_msg(t->raw));
+    /* the open reads ahead (to detect the compression), and may find the input broken */
+    int rc = archive_read_open2(t->raw, t, NULL, file_read, NULL, NULL);
+    if (rc == ARCHIVE_OK)
+        rc = archive_read_next_header(t->raw, &ent);
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN && rc != ARCHIVE_EOF)
+        return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->raw));
+    t->raw_eof = rc == ARCHIVE_EOF;
+    storage_sha256_init(&t->sha);
+    return 0;
+}
+
+/* Open T (zeroed) on FD (rewound); see tar_open. */
+static int tar_init(struct tar *t, int fd, int hash, struct meter *m, const char *label,
+                    struct err *e)
+{
+    struct stat st;
+
+    t->fd = fd;
+    t->m = m;
+    if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+        return err_set(e, errno, "%s: rewind", label);
+    t->size = st.st_size;
+    t->a = archive_read_new();
+    t->raw = hash ? archive_read_new() : NULL;
+    if (!t->a || (hash && !t->raw))
+        return err_set(e, ENOMEM, "%s: archive reader", label);
+    if (hash && raw_open(t, label, e) < 0)
+        return -1;
+    if (archive_read_support_format_tar(t->a) != ARCHIVE_OK || (!hash && !tar_filters(t->a)))
+        return err_set(e, EIO, "%s: archive reader: %s", label, arch_msg(t->a));
+    if (archive_read_open2(t->a, t, NULL, hash ? tar_feed : file_read, hash ? NULL : file_skip,
+                           NULL) != ARCHIVE_OK)
+        return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->a));
+    return 0;
+}
+
+/* A reader of the tar in FD (rewound), counted in M (may be NULL); with HASH, the digest of its
+ * uncompressed stream is computed on the way (tar_digest). */
+static struct tar *tar_open(int fd, int hash, struct meter *m, const char *label, struct err *e)
+{
+    struct tar *t = calloc(1, sizeof *t);
+    if (!t) {
         err_set(e, ENOMEM, "%s: archive reader", label);
         return NULL;
     }
-    if (lseek(fd, 0, SEEK_SET) < 0) {
-        err_set(e, errno, "%s: rewind", label);
-        (void)archive_read_free(a); /* nothing was opened */
+    if (tar_init(t, fd, hash, m, label, e) < 0) {
+        tar_free(t);
         return NULL;
     }
-    if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-        archive_read_support_filter_xz(a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-        archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
-        archive_read_support_format_tar(a) != ARCHIVE_OK ||
-        archive_read_open_fd(a, fd, READ_BLOCK) != ARCHIVE_OK) {
-        err_set(e, EIO, "%s: open archive: %s", label, archive_error_string(a));
-        (void)archive_read_free(a); /* the open failed already */
-        return NULL;
-    }
-    return a;
+    return t;
+}
+
+/* The digest of the whole uncompressed stream of T (opened with HASH), read to its end: the
+ * tar's end marker need not be the end of the stream. */
+static int tar_digest(struct tar *t, char hex[SHA256_HEX_LEN + 1], const char *label, struct err *e)
+{
+    const void *buf;
+    size_t len;
+    uint8_t d[SHA256_LEN];
+    int rc;
+
+    while ((rc = raw_next(t, &buf, &len)) > 0)
+        ;
+    if (rc < 0)
+        return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->raw));
+    storage_sha256_final(&t->sha, d);
+    storage_sha256_hex(d, hex);
+    return 0;
 }
 
 /* The next header: 1 with *ENT, 0 at the end, -1 on a read error. */
-static int tar_next(struct archive *a, struct archive_entry **ent, const char *label, struct err *e)
+static int tar_next(struct tar *t, struct archive_entry **ent, const char *label, struct err *e)
 {
-    int rc = archive_read_next_header(a, ent);
+    int rc = archive_read_next_header(t->a, ent);
     if (rc == ARCHIVE_EOF)
         return 0;
     if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
         return 1;
-    const char *msg = archive_error_string(a);
-    return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, msg ? msg : "read error");
+    return err_set(e, EIO, "%s: truncated or corrupt archive: %s", label, arch_msg(t->a));
 }
 
 /* ---- applying a layer ---- */
@@ -221,6 +423,8 @@ struct dir_meta {
 
 struct apply {
     const char *label;
+    const char *diff_id; /* the uncompressed stream's sha256 (hex), NULL when not checked */
+    struct meter *m;     /* progress, NULL for none */
     int rootfd;
     int whiteouts; /* interpret .wh. entries */
     int owner;     /* restore owners: only root can */
@@ -298,19 +502,35 @@ static void whiteouts_free(struct whiteouts *w)
     w->n = 0;
 }
 
+/* The diff_id check at the end of pass 1: before anything is written. */
+static int check_diff_id(struct tar *t, const struct apply *ap, struct err *e)
+{
+    char got[SHA256_HEX_LEN + 1];
+    if (tar_digest(t, got, ap->label, e) < 0)
+        return -1;
+    if (strcmp(got, ap->diff_id) != 0)
+        return err_set(e, EINVAL,
+                       "%s: uncompressed content is sha256:%.12s..., config's diff_id is "
+                       "sha256:%.12s...",
+                       ap->label, got, ap->diff_id);
+    return 0;
+}
+
 static int scan_layer(int fd, struct apply *ap, struct whiteouts *wh, struct err *e)
 {
-    auto_archive struct archive *a = tar_open(fd, ap->label, e);
+    auto_tar struct tar *t = tar_open(fd, ap->diff_id != NULL, ap->m, ap->label, e);
     struct archive_entry *ent;
     char link[PATH_MAX_BERTH];
     size_t n = 0;
 
-    if (!a)
+    if (!t)
         return -1;
     for (;;) {
-        int rc = tar_next(a, &ent, ap->label, e);
-        if (rc <= 0)
-            return rc;
+        int rc = tar_next(t, &ent, ap->label, e);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return ap->diff_id ? check_diff_id(t, ap, e) : 0;
         if (++n > LAYER_ENTRIES_MAX)
             return err_set(e, E2BIG, "%s: more than %d entries", ap->label, LAYER_ENTRIES_MAX);
         if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
@@ -501,29 +721,36 @@ static int fix_dirs(struct apply *ap, struct err *e)
 
 static int extract_layer(int fd, struct apply *ap, struct err *e)
 {
-    auto_archive struct archive *a = tar_open(fd, ap->label, e);
+    auto_tar struct tar *t = tar_open(fd, 0, ap->m, ap->label, e);
     struct archive_entry *ent;
 
-    if (!a)
+    if (!t)
         return -1;
     for (;;) {
-        int rc = tar_next(a, &ent, ap->label, e);
+        int rc = tar_next(t, &ent, ap->label, e);
         if (rc <= 0)
             return rc < 0 ? -1 : fix_dirs(ap, e);
         if (clean_name(ap->label, archive_entry_pathname(ent), ap->rel, sizeof ap->rel, e) < 0)
             return -1;
         if (!*ap->rel)
             continue; /* the root keeps its own mode and owner */
-        if (extract_entry(a, ent, ap, e) < 0)
+        if (extract_entry(t->a, ent, ap, e) < 0)
             return -1;
     }
 }
 
-/* Apply the tar in LAYER_FD onto the directory ROOTFD. */
-static int apply_fd(int rootfd, int layer_fd, const char *label, int whiteouts, struct err *e)
+/* Apply the tar in LAYER_FD onto the directory ROOTFD (two reads of it, counted in M, which may
+ * be NULL); with DIFF_ID (hex), the uncompressed stream must have that sha256, checked before
+ * anything is written. */
+static int apply_fd(int rootfd, int layer_fd, const char *label, int whiteouts, const char *diff_id,
+                    struct meter *m, struct err *e)
 {
-    struct apply ap = {
-        .label = label, .rootfd = rootfd, .whiteouts = whiteouts, .owner = geteuid() == 0};
+    struct apply ap = {.label = label,
+                       .diff_id = diff_id,
+                       .m = m,
+                       .rootfd = rootfd,
+                       .whiteouts = whiteouts,
+                       .owner = geteuid() == 0};
     struct whiteouts wh = {0};
 
     int rc = scan_layer(layer_fd, &ap, &wh, e);
@@ -546,7 +773,7 @@ int storage_layer_apply(const char *dest, const char *layer_path, struct err *e)
         return err_set(e, errno, "apply layer: open '%s'", layer_path);
     char label[PATH_MAX_BERTH + 8];
     (void)snprintf(label, sizeof label, "layer %s", layer_path); /* room for all of it */
-    return apply_fd(rootfd, fd, label, 1, e);
+    return apply_fd(rootfd, fd, label, 1, NULL, NULL, e);
 }
 
 /* ---- blobs ---- */
@@ -569,19 +796,52 @@ static int parse_digest(const char *what, const cJSON *v, char hex[SHA256_HEX_LE
     return 0;
 }
 
-/* Open the file REL beneath SRCFD. */
-static int open_blob(int srcfd, const char *rel, const char *what, struct err *e)
+/* Open the regular file REL beneath SRCFD; *SIZE gets its size. O_NONBLOCK: an archive may hold
+ * a fifo under a blob's name, and a blocking open of it would wait for a writer forever (the
+ * flag does nothing to reads of a regular file). */
+static int open_blob(int srcfd, const char *rel, const char *what, off_t *size, struct err *e)
 {
-    int fd = open_beneath(srcfd, rel, O_RDONLY);
-    if (fd >= 0)
-        return fd;
-    if (errno == EXDEV || errno == ELOOP)
+    struct stat st;
+    auto_close int fd = open_beneath(srcfd, rel, O_RDONLY | O_NONBLOCK);
+    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
         return err_set(e, EINVAL, "%s: '%.100s' leaves the archive through a symlink", what, rel);
-    return err_set(e, errno, "%s: open '%.100s'", what, rel);
+    if (fd < 0)
+        return err_set(e, errno, "%s: open '%.100s'", what, rel);
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "%s: stat '%.100s'", what, rel);
+    if (!S_ISREG(st.st_mode))
+        return err_set(e, EINVAL, "%s: '%.100s' is not a file", what, rel);
+    *size = st.st_size;
+    return take_fd(&fd);
 }
 
-/* Check the content of FD (read to its end) against HEX; rewinds FD. */
-static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
+/* The "size" of the OCI descriptor DESC: an integer from 0 to 2^53 (what a JSON number holds
+ * exactly). OCI requires it. */
+static int parse_size(const char *what, const cJSON *desc, int64_t *out, struct err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(desc, "size");
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    /* the range is checked before the cast, which is undefined outside it */
+    if (!(d >= 0 && d <= 9007199254740992.0 && d == (double)(int64_t)d))
+        return err_set(e, EINVAL, "%s: descriptor has no valid size", what);
+    *out = (int64_t)d;
+    return 0;
+}
+
+/* A blob of SIZE bytes against its descriptor's WANT (-1 when it has none): a cheap check
+ * before the blob is hashed. */
+static int check_size(off_t size, int64_t want, const char *what, const char *hex, struct err *e)
+{
+    if (want < 0 || (int64_t)size == want)
+        return 0;
+    return err_set(e, EINVAL,
+                   "%s sha256:%.12s...: size mismatch (descriptor says %lld bytes, blob has %lld)",
+                   what, hex, (long long)want, (long long)size);
+}
+
+/* Check the content of FD (read to its end, counted in M, which may be NULL) against HEX;
+ * rewinds FD. */
+static int verify_fd(int fd, const char *hex, const char *what, struct meter *m, struct err *e)
 {
     struct storage_sha256 s;
     uint8_t d[SHA256_LEN];
@@ -598,6 +858,7 @@ static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
             return err_set(e, errno, "%s: read", what);
         if (n == 0)
             break;
+        meter_add(m, (uint64_t)n);
         storage_sha256_update(&s, buf, (size_t)n);
     }
     storage_sha256_final(&s, d);
@@ -612,29 +873,23 @@ static int verify_fd(int fd, const char *hex, const char *what, struct err *e)
 }
 
 /* Read the JSON file REL beneath SRCFD (at most IMAGE_JSON_MAX bytes; checked against HEX
- * when not NULL) and parse it. */
-static cJSON *read_json(int srcfd, const char *rel, const char *hex, const char *what,
-                        struct err *e)
+ * when not NULL, and against the descriptor's SIZE when not -1) and parse it. */
+static cJSON *read_json(int srcfd, const char *rel, const char *hex, int64_t want_size,
+                        const char *what, struct err *e)
 {
-    struct stat st;
-    auto_close int fd = open_blob(srcfd, rel, what, e);
+    off_t size = 0;
+    auto_close int fd = open_blob(srcfd, rel, what, &size, e);
     if (fd < 0)
         return NULL;
-    if (fstat(fd, &st) < 0) {
-        err_set(e, errno, "%s: stat '%.100s'", what, rel);
+    if (hex && check_size(size, want_size, what, hex, e) < 0)
         return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err_set(e, EINVAL, "%s: '%.100s' is not a file", what, rel);
-        return NULL;
-    }
-    if (st.st_size > IMAGE_JSON_MAX) {
+    if (size > IMAGE_JSON_MAX) {
         err_set(e, E2BIG, "%s: '%.100s' is larger than %d bytes", what, rel, IMAGE_JSON_MAX);
         return NULL;
     }
-    if (hex && verify_fd(fd, hex, what, e) < 0)
+    if (hex && verify_fd(fd, hex, what, NULL, e) < 0)
         return NULL;
-    size_t cap = (size_t)st.st_size + 1, len = 0;
+    size_t cap = (size_t)size + 1, len = 0;
     auto_free char *txt = malloc(cap);
     if (!txt) {
         err_set(e, ENOMEM, "%s: read", what);
@@ -670,9 +925,13 @@ static cJSON *read_json(int srcfd, const char *rel, const char *hex, const char 
 struct plan {
     char config_rel[PATH_MAX_BERTH];
     char config_hex[SHA256_HEX_LEN + 1]; /* "" when the name carries no digest */
+    int64_t config_size;                 /* of its OCI descriptor, -1 for docker save */
     int nlayers;
     char layer_rel[IMAGE_LAYERS_MAX][256];
     char layer_hex[IMAGE_LAYERS_MAX][SHA256_HEX_LEN + 1];
+    int64_t layer_size[IMAGE_LAYERS_MAX];
+    int has_diff_ids; /* the config's rootfs.diff_ids, one per layer, when it has them */
+    char diff_hex[IMAGE_LAYERS_MAX][SHA256_HEX_LEN + 1];
     char name[256]; /* from the archive, "" when none */
 };
 
@@ -694,7 +953,7 @@ static void digest_of_path(const char *rel, int config, char hex[SHA256_HEX_LEN 
 
 static int plan_docker(int srcfd, struct plan *p, struct err *e)
 {
-    auto_json cJSON *root = read_json(srcfd, "manifest.json", NULL, "manifest.json", e);
+    auto_json cJSON *root = read_json(srcfd, "manifest.json", NULL, -1, "manifest.json", e);
     if (!root)
         return -1;
     const cJSON *img = cJSON_GetArrayItem(root, 0);
@@ -708,6 +967,7 @@ static int plan_docker(int srcfd, struct plan *p, struct err *e)
     if (clean_name("manifest.json", config, p->config_rel, sizeof p->config_rel, e) < 0)
         return err_wrap(e, "Config");
     digest_of_path(p->config_rel, 1, p->config_hex);
+    p->config_size = -1; /* docker save has no descriptors */
     int n = cJSON_GetArraySize(layers);
     if (n > IMAGE_LAYERS_MAX)
         return err_set(e, E2BIG, "manifest.json: %d layers, more than %d", n, IMAGE_LAYERS_MAX);
@@ -720,6 +980,7 @@ static int plan_docker(int srcfd, struct plan *p, struct err *e)
         if (clean_name("manifest.json", s, p->layer_rel[p->nlayers], sizeof p->layer_rel[0], e) < 0)
             return err_wrap(e, "Layers[%d]", p->nlayers);
         digest_of_path(p->layer_rel[p->nlayers], 0, p->layer_hex[p->nlayers]);
+        p->layer_size[p->nlayers] = -1;
         p->nlayers++;
     }
     const char *tag = cJSON_GetStringValue(cJSON_GetArrayItem(tags, 0));
@@ -767,7 +1028,7 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
 {
     char rel[128], hex[SHA256_HEX_LEN + 1];
 
-    auto_json cJSON *index = read_json(srcfd, "index.json", NULL, "index.json", e);
+    auto_json cJSON *index = read_json(srcfd, "index.json", NULL, -1, "index.json", e);
     if (!index)
         return -1;
     const cJSON *desc =
@@ -780,13 +1041,14 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
         return err_set(e, ENAMETOOLONG, "index.json: %s '%.64s...'", REF_NAME_KEY, ref);
 
     auto_json cJSON *sub = NULL;
+    int64_t size;
     const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(desc, "mediaType"));
     if (is_index_type(mt)) {
         if (parse_digest("image index", cJSON_GetObjectItemCaseSensitive(desc, "digest"), hex, e) <
                 0 ||
-            blob_rel(rel, sizeof rel, hex, e) < 0)
+            parse_size("image index", desc, &size, e) < 0 || blob_rel(rel, sizeof rel, hex, e) < 0)
             return -1;
-        if (!(sub = read_json(srcfd, rel, hex, "image index", e)))
+        if (!(sub = read_json(srcfd, rel, hex, size, "image index", e)))
             return -1;
         desc = pick_manifest(cJSON_GetObjectItemCaseSensitive(sub, "manifests"), "image index", e);
         if (!desc)
@@ -796,9 +1058,9 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
             return err_set(e, EINVAL, "image index: nested more than one level");
     }
     if (parse_digest("manifest", cJSON_GetObjectItemCaseSensitive(desc, "digest"), hex, e) < 0 ||
-        blob_rel(rel, sizeof rel, hex, e) < 0)
+        parse_size("manifest", desc, &size, e) < 0 || blob_rel(rel, sizeof rel, hex, e) < 0)
         return -1;
-    auto_json cJSON *man = read_json(srcfd, rel, hex, "manifest", e);
+    auto_json cJSON *man = read_json(srcfd, rel, hex, size, "manifest", e);
     if (!man)
         return -1;
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(man, "config");
@@ -810,6 +1072,7 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
                        hex);
     if (parse_digest("config", cJSON_GetObjectItemCaseSensitive(config, "digest"), p->config_hex,
                      e) < 0 ||
+        parse_size("config", config, &p->config_size, e) < 0 ||
         blob_rel(p->config_rel, sizeof p->config_rel, p->config_hex, e) < 0)
         return -1;
     int n = cJSON_GetArraySize(layers);
@@ -821,10 +1084,42 @@ static int plan_oci(int srcfd, struct plan *p, struct err *e)
         int i = p->nlayers;
         if (parse_digest("layer", cJSON_GetObjectItemCaseSensitive(it, "digest"), p->layer_hex[i],
                          e) < 0 ||
+            parse_size("layer", it, &p->layer_size[i], e) < 0 ||
             blob_rel(p->layer_rel[i], sizeof p->layer_rel[i], p->layer_hex[i], e) < 0)
             return err_wrap(e, "manifest layers[%d]", i);
         p->nlayers++;
     }
+    return 0;
+}
+
+/* The config's rootfs.diff_ids: absent (old tools omit them), or one sha256 per layer. */
+static int plan_diff_ids(const cJSON *config, struct plan *p, struct err *e)
+{
+    const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(config, "rootfs");
+    if (!rootfs || cJSON_IsNull(rootfs))
+        return 0;
+    if (!cJSON_IsObject(rootfs))
+        return err_set(e, EINVAL, "config: rootfs must be an object");
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
+    if (!ids || cJSON_IsNull(ids))
+        return 0;
+    if (!cJSON_IsArray(ids))
+        return err_set(e, EINVAL, "config: rootfs.diff_ids must be an array");
+    int n = cJSON_GetArraySize(ids);
+    if (n != p->nlayers)
+        return err_set(e, EINVAL, "config: rootfs.diff_ids has %d entries for %d layers", n,
+                       p->nlayers);
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ids)
+    {
+        char what[48];
+        (void)snprintf(what, sizeof what, "config: rootfs.diff_ids[%d]", i);
+        if (parse_digest(what, it, p->diff_hex[i], e) < 0)
+            return -1;
+        i++;
+    }
+    p->has_diff_ids = 1;
     return 0;
 }
 
@@ -842,9 +1137,12 @@ static int mkdir_in(const char *dir, const char *sub, char *out, size_t size, st
     return 0;
 }
 
-/* The open source directory: SRC itself, or SRC (a tar) extracted into WORK/src. */
-static int open_source(const char *work, const char *src, struct err *e)
+/* The open source directory: SRC itself, or SRC (a tar) extracted into WORK/src (the phase
+ * "archive" of PROG). */
+static int open_source(const char *work, const char *src, const struct storage_progress *prog,
+                       struct err *e)
 {
+    struct meter m;
     struct stat st;
     char dir[PATH_MAX_BERTH];
 
@@ -864,18 +1162,51 @@ static int open_source(const char *work, const char *src, struct err *e)
         return err_set(e, errno, "open '%s'", dir);
     char label[PATH_MAX_BERTH + 8];
     (void)snprintf(label, sizeof label, "archive %s", src); /* room for all of it */
-    if (apply_fd(dfd, fd, label, 0, e) < 0)
+    meter_start(&m, prog, "archive", st.st_size, 2);
+    if (apply_fd(dfd, fd, label, 0, NULL, &m, e) < 0)
         return -1;
+    meter_end(&m);
     return take_fd(&dfd);
 }
 
+/* Check layer I of P (size, digest) and apply it onto ROOTFD: the phase "layer I/N" of PROG. */
+static int load_layer(int srcfd, int rootfd, const struct plan *p, int i,
+                      const struct storage_progress *prog, struct err *e)
+{
+    char what[32], label[128], phase[32];
+    const char *hex = p->layer_hex[i];
+    off_t size = 0;
+    struct meter m;
+
+    (void)snprintf(what, sizeof what, "layer %d", i + 1);
+    if (*hex)
+        (void)snprintf(label, sizeof label, "%s sha256:%.12s...", what, hex);
+    else
+        (void)snprintf(label, sizeof label, "%s %.80s", what, p->layer_rel[i]);
+    auto_close int fd = open_blob(srcfd, p->layer_rel[i], what, &size, e);
+    if (fd < 0)
+        return -1;
+    (void)snprintf(phase, sizeof phase, "layer %d/%d", i + 1, p->nlayers);
+    meter_start(&m, prog, phase, size, *hex ? 3 : 2);
+    if (*hex && (check_size(size, p->layer_size[i], what, hex, e) < 0 ||
+                 verify_fd(fd, hex, what, &m, e) < 0))
+        return -1;
+    /* a blob whose verified digest is its diff_id (an uncompressed layer) needs no more */
+    const char *diff = p->has_diff_ids && strcmp(p->diff_hex[i], hex) != 0 ? p->diff_hex[i] : NULL;
+    if (apply_fd(rootfd, fd, label, 1, diff, &m, e) < 0)
+        return -1;
+    meter_end(&m);
+    return 0;
+}
+
 static int load_into(const char *work, const char *src, const char *name, const char *images_dir,
-                     char *loaded, size_t loaded_size, struct err *e)
+                     char *loaded, size_t loaded_size, const struct storage_progress *prog,
+                     struct err *e)
 {
     char img[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH], dst[PATH_MAX_BERTH];
     struct storage_image_config cfg = {0};
 
-    auto_close int srcfd = open_source(work, src, e);
+    auto_close int srcfd = open_source(work, src, prog, e);
     if (srcfd < 0)
         return -1;
     auto_free struct plan *p = calloc(1, sizeof *p);
@@ -905,9 +1236,9 @@ static int load_into(const char *work, const char *src, const char *name, const 
         util_fmt(dst, sizeof dst, e, "%s/%s", images_dir, name) < 0)
         return -1;
 
-    auto_json cJSON *cj =
-        read_json(srcfd, p->config_rel, *p->config_hex ? p->config_hex : NULL, "config", e);
-    if (!cj)
+    auto_json cJSON *cj = read_json(srcfd, p->config_rel, *p->config_hex ? p->config_hex : NULL,
+                                    p->config_size, "config", e);
+    if (!cj || plan_diff_ids(cj, p, e) < 0)
         return -1;
     /* the tree was parsed once already: print it back for the shared config parser */
     auto_free char *ctxt = cJSON_PrintUnformatted(cj);
@@ -924,20 +1255,11 @@ static int load_into(const char *work, const char *src, const char *name, const 
     auto_close int rootfd = rc == 0 ? open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
-    for (int i = 0; rc == 0 && i < p->nlayers; i++) {
-        char label[96];
-        if (*p->layer_hex[i])
-            (void)snprintf(label, sizeof label, "layer sha256:%.12s...", p->layer_hex[i]);
-        else
-            (void)snprintf(label, sizeof label, "layer %.80s", p->layer_rel[i]);
-        auto_close int fd = open_blob(srcfd, p->layer_rel[i], "layer", e);
-        if (fd < 0)
-            rc = -1;
-        else if (*p->layer_hex[i] && verify_fd(fd, p->layer_hex[i], "layer", e) < 0)
-            rc = -1;
-        else
-            rc = apply_fd(rootfd, fd, label, 1, e);
-    }
+    for (int i = 0; rc == 0 && i < p->nlayers; i++)
+        rc = load_layer(srcfd, rootfd, p, i, prog, e);
+    /* recorded now, so that listing images need not walk their trees */
+    if (rc == 0)
+        rc = storage_tree_size(rootfs, &cfg.size, e);
     if (rc == 0)
         rc = storage_image_save(img, &cfg, e);
     storage_image_config_free(&cfg);
@@ -947,7 +1269,8 @@ static int load_into(const char *work, const char *src, const char *name, const 
 }
 
 int storage_image_load_archive(const char *images_dir, const char *src, const char *name,
-                               char *loaded, size_t loaded_size, struct err *e)
+                               char *loaded, size_t loaded_size,
+                               const struct storage_progress *prog, struct err *e)
 {
     char work[PATH_MAX_BERTH];
     struct err ce = {0};
@@ -959,7 +1282,7 @@ int storage_image_load_archive(const char *images_dir, const char *src, const ch
         return err_wrap(e, "load image");
     if (!mkdtemp(work))
         return err_set(e, errno, "load image: mkdtemp '%s'", work);
-    int rc = load_into(work, src, name, images_dir, loaded, loaded_size, e);
+    int rc = load_into(work, src, name, images_dir, loaded, loaded_size, prog, e);
     if (rc < 0) {
         (void)storage_remove_tree(work, &ce); /* best effort, the first error is what matters */
         return err_wrap(e, "load image from '%s'", src);
@@ -970,10 +1293,13 @@ int storage_image_load_archive(const char *images_dir, const char *src, const ch
 }
 
 int storage_image_import_tar(const char *images_dir, const char *name, const char *tar_path,
-                             struct err *e)
+                             const struct storage_progress *prog, struct err *e)
 {
     char tmp[PATH_MAX_BERTH], dst[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH];
     struct err ce = {0};
+    struct stat st;
+    struct meter m;
+    uint64_t size = 0;
 
     if (!storage_image_name_valid(name))
         return err_set(e, EINVAL, "import image: invalid image name '%.64s'", name);
@@ -984,6 +1310,8 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     auto_close int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, errno, "import image '%s': open '%s'", name, tar_path);
+    if (fstat(fd, &st) < 0)
+        return err_set(e, errno, "import image '%s': stat '%s'", name, tar_path);
     char label[PATH_MAX_BERTH + 12];
     (void)snprintf(label, sizeof label, "rootfs tar %s", tar_path); /* room for all of it */
     if (!mkdtemp(tmp))
@@ -994,10 +1322,15 @@ int storage_image_import_tar(const char *images_dir, const char *name, const cha
     auto_close int rootfd = rc == 0 ? open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (rc == 0 && rootfd < 0)
         rc = err_set(e, errno, "open '%s'", rootfs);
+    meter_start(&m, prog, "rootfs", st.st_size, 2);
     if (rc == 0)
-        rc = apply_fd(rootfd, fd, label, 0, e);
+        rc = apply_fd(rootfd, fd, label, 0, NULL, &m, e);
     if (rc == 0)
-        rc = storage_image_save_default(tmp, e);
+        meter_end(&m);
+    if (rc == 0)
+        rc = storage_tree_size(rootfs, &size, e);
+    if (rc == 0)
+        rc = storage_image_save_default(tmp, size, e);
     if (rc < 0) {
         (void)storage_remove_tree(tmp, &ce); /* best effort, the first error is what matters */
         return err_wrap(e, "import image '%s'", name);

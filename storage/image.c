@@ -24,6 +24,7 @@
 
 #define IMAGE_CONFIG_MAX (1024 * 1024) /* config.json size limit */
 #define TREE_DEPTH_MAX   256           /* directory nesting for copy, size and removal */
+#define IMAGE_SIZE_MAX   (1ULL << 53)  /* Size: what a JSON number holds exactly */
 #define DEFAULT_PATH     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static void json_deletep(cJSON **j)
@@ -231,6 +232,16 @@ int storage_image_config_parse(const char *txt, size_t len, struct storage_image
         storage_image_config_free(&c);
         return -1;
     }
+    const cJSON *sz = cJSON_GetObjectItemCaseSensitive(root, "Size");
+    if (sz && !cJSON_IsNull(sz)) {
+        double d = cJSON_IsNumber(sz) ? sz->valuedouble : -1;
+        /* the range is checked before the cast, which is undefined outside it */
+        if (!(d >= 0 && d <= (double)IMAGE_SIZE_MAX && d == (double)(uint64_t)d)) {
+            storage_image_config_free(&c);
+            return err_set(e, EINVAL, "Size must be an integer from 0 to 2^53");
+        }
+        c.size = (uint64_t)d;
+    }
     const cJSON *cr = cJSON_GetObjectItemCaseSensitive(root, "Created");
     if (!cr)
         cr = cJSON_GetObjectItemCaseSensitive(root, "created");
@@ -355,6 +366,16 @@ int storage_image_save(const char *dir, const struct storage_image_config *cfg, 
         util_rfc3339(cfg->created_ns, created, sizeof created);
         if (add_str(root, "Created", created, e) < 0)
             return err_wrap(e, "save '%s'", path);
+    }
+    if (cfg->size > IMAGE_SIZE_MAX)
+        return err_set(e, E2BIG, "save '%s': Size over 2^53", path);
+    if (cfg->size) {
+        /* as digits: cJSON prints a double with 15 significant digits, which would round a
+         * size of a petabyte or more */
+        char num[24];
+        (void)snprintf(num, sizeof num, "%llu", (unsigned long long)cfg->size); /* fits */
+        if (!cJSON_AddRawToObject(root, "Size", num))
+            return err_set(e, ENOMEM, "save '%s'", path);
     }
     auto_jstr char *txt = cJSON_PrintUnformatted(root);
     if (!txt)
@@ -900,19 +921,20 @@ int storage_image_commit(const char *tmp, const char *dst, struct err *e)
     return 0;
 }
 
-int storage_image_save_default(const char *dir, struct err *e)
+int storage_image_save_default(const char *dir, uint64_t size, struct err *e)
 {
     static const char *const cmd[] = {"sh", NULL}, *const env[] = {DEFAULT_PATH, NULL};
     /* the defaults are only read by save; the casts never lead to a write */
     struct storage_image_config cfg = {
-        .cmd = (char **)cmd, .env = (char **)env, .created_ns = util_now_ns()};
+        .cmd = (char **)cmd, .env = (char **)env, .created_ns = util_now_ns(), .size = size};
     return storage_image_save(dir, &cfg, e);
 }
 
 static int import_into(const char *tmp, const char *src, struct err *e)
 {
-    char sib[PATH_MAX_BERTH];
+    char sib[PATH_MAX_BERTH], rootfs[PATH_MAX_BERTH];
     struct storage_image_config cfg = {0};
+    uint64_t size = 0;
     auto_free char *real = realpath(src, NULL);
 
     if (!real)
@@ -920,7 +942,9 @@ static int import_into(const char *tmp, const char *src, struct err *e)
     auto_close int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (tfd < 0)
         return err_set(e, errno, "open '%s'", tmp);
-    if (copy_tree(real, tfd, "rootfs", e) < 0)
+    if (copy_tree(real, tfd, "rootfs", e) < 0 ||
+        util_fmt(rootfs, sizeof rootfs, e, "%s/rootfs", tmp) < 0 ||
+        storage_tree_size(rootfs, &size, e) < 0)
         return -1;
     char *slash = strrchr(real, '/');
     if (slash == real)
@@ -933,10 +957,11 @@ static int import_into(const char *tmp, const char *src, struct err *e)
         if (config_load_file(sib, &cfg, e) < 0)
             return -1;
     } else {
-        return storage_image_save_default(tmp, e);
+        return storage_image_save_default(tmp, size, e);
     }
     if (!cfg.created_ns)
         cfg.created_ns = util_now_ns();
+    cfg.size = size;
     int rc = storage_image_save(tmp, &cfg, e);
     storage_image_config_free(&cfg);
     return rc;

@@ -22,6 +22,8 @@ struct storage_image_config {
     char **exposed;         /* ExposedPorts, canonical "PORT/tcp" or "PORT/udp", NULL-terminated */
     char *healthcheck_json; /* Healthcheck object as compact JSON text, NULL when none */
     int64_t created_ns;
+    uint64_t size; /* "Size": bytes of regular files in the rootfs as storage_tree_size counts
+                    * them, recorded when the image is made; 0 when unknown (not saved) */
 };
 
 /* Image names are one path component: [A-Za-z0-9][A-Za-z0-9_.:@+-]*, shorter than 256. So
@@ -29,9 +31,10 @@ struct storage_image_config {
 int storage_image_name_valid(const char *s);
 
 /* Parse the LEN bytes of TXT as an image config: Docker-style keys at the top level, or an OCI
- * image config (keys under "config", "created" at the top). Every field type-checked and
- * bounded; *CFG is filled only on success (free with storage_image_config_free). EINVAL on
- * malformed JSON or a field of the wrong type, E2BIG over a limit. */
+ * image config (keys under "config", "created" at the top); "Size" is read at the top level only
+ * (an integer from 0 to 2^53). Every field type-checked and bounded; *CFG is filled only on success
+ * (free with storage_image_config_free). EINVAL on malformed JSON or a field of the wrong type,
+ * E2BIG over a limit. */
 int storage_image_config_parse(const char *txt, size_t len, struct storage_image_config *cfg,
                                struct err *e);
 
@@ -50,8 +53,9 @@ int storage_image_save(const char *dir, const struct storage_image_config *cfg, 
 
 /* Copy the tree SRC to <images_dir>/NAME/rootfs (through a temporary directory renamed at the
  * end, so a failed import leaves nothing) and write a config.json: when SRC has a sibling
- * config.json (SRC/../config.json) it is used, else Cmd ["sh"] and the default PATH. Preserves
- * modes, owners, symlinks, hard links, device nodes and times. Slow: call from a helper. */
+ * config.json (SRC/../config.json) it is used, else Cmd ["sh"] and the default PATH; its Size is
+ * the copy's storage_tree_size. Preserves modes, owners, symlinks, hard links, device nodes and
+ * times. Slow: call from a helper. */
 int storage_image_import_dir(const char *images_dir, const char *name, const char *src,
                              struct err *e);
 
@@ -60,15 +64,17 @@ int storage_image_import_dir(const char *images_dir, const char *name, const cha
  * SFD. Slow for big trees: for a volume's first use in a container's child. */
 int storage_copy_contents(int sfd, int dfd, struct err *e);
 
-/* Write the default config (Cmd ["sh"], the default PATH, Created now) as <dir>/config.json. */
-int storage_image_save_default(const char *dir, struct err *e);
+/* Write the default config (Cmd ["sh"], the default PATH, Created now, Size SIZE: 0 for none) as
+ * <dir>/config.json. */
+int storage_image_save_default(const char *dir, uint64_t size, struct err *e);
 
 /* Install the finished image directory TMP as DST: a rename, or an atomic exchange with an
  * existing image that is then removed. On failure TMP is removed (best effort) and DST is
  * unchanged. Slow when an old image is removed: call from a helper. */
 int storage_image_commit(const char *tmp, const char *dst, struct err *e);
 
-/* Total size in bytes of regular files under DIR (for image ls). */
+/* Total size in bytes of regular files under DIR, a hard-linked file once, without crossing
+ * devices (for image ls, and the Size of a new image). Walks the whole tree: slow for a big one. */
 int storage_tree_size(const char *dir, uint64_t *out, struct err *e);
 
 /* rm -rf PATH without following symlinks or crossing mount points. Slow: call from a helper. */

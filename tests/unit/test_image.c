@@ -78,6 +78,7 @@ static void test_config(void)
     cfg.user = "berth:extra";
     cfg.stop_signal = "SIGUSR1";
     cfg.created_ns = 1700000000123456789LL;
+    cfg.size = 9007199254740992ULL; /* 2^53, the largest exact */
     cfg.exposed = exposed;
     cfg.healthcheck_json = "{\"Test\":[\"CMD\",\"true\"],\"Interval\":30000000000}";
     mkd("images/rt");
@@ -93,6 +94,7 @@ static void test_config(void)
            strcmp(back.stop_signal, "SIGUSR1") == 0,
        "WorkingDir, User, StopSignal round trip");
     ok(back.created_ns == cfg.created_ns, "Created round trip to the nanosecond");
+    ok(back.size == cfg.size, "Size round trip (%llu)", (unsigned long long)back.size);
     ok(back.exposed && strcmp(back.exposed[0], "80/tcp") == 0 &&
            strcmp(back.exposed[1], "53/udp") == 0 && !back.exposed[2],
        "ExposedPorts round trip");
@@ -103,12 +105,12 @@ static void test_config(void)
     storage_image_config_free(&back);
 
     ok(load("empty", "{}", &back, &e) == 0 && !back.cmd && !back.env && !back.workdir &&
-           back.created_ns == 0,
+           back.created_ns == 0 && back.size == 0,
        "all fields missing is fine (%s)", e.msg);
     storage_image_config_free(&back);
-    ok(load("nulls", "{\"Cmd\":null,\"User\":null,\"Created\":null,\"Other\":[1]}", &back, &e) ==
-               0 &&
-           !back.cmd && !back.user,
+    ok(load("nulls", "{\"Cmd\":null,\"User\":null,\"Created\":null,\"Size\":null,\"Other\":[1]}",
+            &back, &e) == 0 &&
+           !back.cmd && !back.user && back.size == 0,
        "null fields and unknown keys are fine");
     storage_image_config_free(&back);
     ok(load("bb", "{\"Cmd\":[\"sh\"],\"WorkingDir\":\"\",\"User\":\"\"}", &back, &e) == 0 &&
@@ -158,6 +160,10 @@ static void test_config(void)
         {"{\"Created\":\"yesterday\"}", "Created not RFC 3339"},
         {"{\"Created\":\"10s\"}", "Created as a duration"},
         {"{\"Created\":12}", "Created as a number"},
+        {"{\"Size\":-1}", "Size negative"},
+        {"{\"Size\":1.5}", "Size not an integer"},
+        {"{\"Size\":\"10\"}", "Size as a string"},
+        {"{\"Size\":1e300}", "Size beyond 2^53"},
         {"[1,2]", "root not an object"},
         {"{\"Cmd\":[\"sh\"", "truncated JSON"},
         {"", "empty file"},
@@ -203,6 +209,9 @@ static void test_config(void)
     struct storage_image_config over = {.cmd = many};
     ok(storage_image_save(path_of(p, sizeof p, "images/lim"), &over, &e) < 0 && e.code == E2BIG,
        "save refuses what load would reject");
+    struct storage_image_config huge = {.size = (1ULL << 53) + 1};
+    ok(storage_image_save(path_of(p, sizeof p, "images/lim"), &huge, &e) < 0 && e.code == E2BIG,
+       "save refuses a Size over 2^53 (%s)", e.msg);
 
     ok(storage_image_load(images, "nosuch", &back, &e) < 0 && e.code == ENOENT &&
            strstr(e.msg, "no such image: nosuch") == e.msg,
@@ -263,11 +272,21 @@ static void test_import(void)
 
     ok(storage_image_import_dir(images, "img", src, &e) == 0, "import_dir (%s)", e.msg);
     struct storage_image_config cfg = {0};
+    /* the regular files: tool (its hard link once) and deep */
+    uint64_t want = strlen("#!/bin/sh\necho tool\n") + strlen("deep");
     ok(storage_image_load(images, "img", &cfg, &e) == 0 && cfg.cmd &&
            strcmp(cfg.cmd[0], "sh") == 0 && !cfg.cmd[1] && cfg.env &&
-           strncmp(cfg.env[0], "PATH=", 5) == 0 && cfg.created_ns > 0,
-       "default config written: Cmd [sh], PATH, Created (%s)", e.msg);
+           strncmp(cfg.env[0], "PATH=", 5) == 0 && cfg.created_ns > 0 && cfg.size == want,
+       "default config written: Cmd [sh], PATH, Created, Size %llu (%s)",
+       (unsigned long long)cfg.size, e.msg);
     storage_image_config_free(&cfg);
+    {
+        char want_txt[64];
+        auto_free char *txt =
+            util_read_file(path_of(a, sizeof a, "store/img/config.json"), 1 << 20, NULL, &e);
+        (void)snprintf(want_txt, sizeof want_txt, "\"Size\":%llu", (unsigned long long)want);
+        ok(txt && strstr(txt, want_txt), "config.json has %s", want_txt);
+    }
 
     static const char *const rels[] = {"bin/tool", "a/tool-link", "a/sym", "dangling", "fifo",
                                        "a/b",      "a/b/c/deep",  "tmp",   "bin",      "null"};
@@ -303,8 +322,9 @@ static void test_import(void)
     put("src/rootfs/new", "new");
     ok(storage_image_import_dir(images, "img", src, &e) == 0, "re-import over an existing image");
     ok(storage_image_load(images, "img", &cfg, &e) == 0 && cfg.cmd &&
-           strcmp(cfg.cmd[0], "/bin/tool") == 0 && cfg.user && strcmp(cfg.user, "berth") == 0,
-       "sibling config.json used");
+           strcmp(cfg.cmd[0], "/bin/tool") == 0 && cfg.user && strcmp(cfg.user, "berth") == 0 &&
+           cfg.size == want + 3,
+       "sibling config.json used; Size counts the new file (%llu)", (unsigned long long)cfg.size);
     storage_image_config_free(&cfg);
     ok(access(path_of(a, sizeof a, "store/img/rootfs/new"), F_OK) == 0, "new content in place");
     auto_closedir DIR *d = opendir(images);
