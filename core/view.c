@@ -523,7 +523,8 @@ static uint64_t image_size(struct sv *sv, const char *name, const struct storage
     char p[PATH_MAX_BERTH];
     struct err ig;
     uint64_t size = 0;
-    (void)ic; /* SIZE-TODO */
+    if (ic->size > 0)
+        return ic->size;
     if (util_fmt(p, sizeof p, &ig, "%s/%s/rootfs", sv->images_dir, name) == 0)
         (void)storage_tree_size(p, &size, &ig); /* 0 when unreadable */
     return size;

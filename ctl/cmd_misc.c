@@ -155,12 +155,8 @@ static int image_row(const cJSON *img, int kind, int trunc, struct client_table 
     client_fmt_created((int64_t)client_json_num(img, "Created"), created, sizeof created);
     auto_json cJSON *o = cJSON_CreateObject();
     const char *kv[][2] = {
-        {"CreatedAt", created},
-        {"CreatedSince", ago},
-        {"ID", id},
-        {"Repository", repo},
-        {"Size", size},
-        {"Tag", tag},
+        {"CreatedAt", created}, {"CreatedSince", ago}, {"ID", id},
+        {"Repository", repo},   {"Size", size},        {"Tag", tag},
     };
     for (size_t i = 0; i < ARRAY_LEN(kv); i++)
         if (!o || !cJSON_AddStringToObject(o, kv[i][0], kv[i][1]))

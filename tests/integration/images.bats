@@ -213,3 +213,16 @@ umoci_layout() {
     [ "$status" -ne 0 ]
     [ "$(ls -A "$ROOT/images" | tr '\n' ' ')" = "$before" ]
 }
+
+@test "a large load draws a progress line on the client's terminal, none when not a terminal" {
+    mkl() { python3 "$BATS_TEST_DIRNAME/../bench/mklayout.py" "$@"; }
+    mkl data "$TESTDIR/d" 20 1 >/dev/null
+    tar -C "$TESTDIR/d/l1" -cf "$TESTDIR/l1.tar" .
+    mkl layout "$TESTDIR/lay" big "$TESTDIR/l1.tar"
+    run script -qec "'$BERTH' --socket '$SOCK' load -i '$TESTDIR/lay'" /dev/null
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"layer 1/1: "*"(100%)"*"Loaded image: big"* ]]
+    b image rm big
+    run b load -i "$TESTDIR/lay"
+    [ "$status" -eq 0 ] && [[ "$output" != *"layer 1/1"* ]]
+}
