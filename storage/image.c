@@ -908,10 +908,22 @@ static int install_dir(const char *tmp, const char *dst, struct err *e)
     return 1;
 }
 
+/* The files of the new image reach the disk before its name points at them, and the rename
+ * after: an acknowledged load survives a power cut. */
+static int sync_fs_of(const char *path, struct err *e)
+{
+    auto_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) < 0)
+        return err_set(e, errno, "sync '%s'", path);
+    return 0;
+}
+
 int storage_image_commit(const char *tmp, const char *dst, struct err *e)
 {
     struct err ce = {0};
-    int rc = install_dir(tmp, dst, e);
+    int rc = sync_fs_of(tmp, e) < 0 ? -1 : install_dir(tmp, dst, e);
+    if (rc >= 0)
+        (void)sync_fs_of(dst, &ce); /* the rename: best effort, the image is in place */
     if (rc < 0) {
         (void)storage_remove_tree(tmp, &ce); /* best effort, the first error is what matters */
         return -1;

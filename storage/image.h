@@ -69,8 +69,9 @@ int storage_copy_contents(int sfd, int dfd, struct err *e);
 int storage_image_save_default(const char *dir, uint64_t size, struct err *e);
 
 /* Install the finished image directory TMP as DST: a rename, or an atomic exchange with an
- * existing image that is then removed. On failure TMP is removed (best effort) and DST is
- * unchanged. Slow when an old image is removed: call from a helper. */
+ * existing image that is then removed. TMP's filesystem is synced (syncfs) before the rename
+ * and after it, so an installed image survives a crash. On failure TMP is removed (best
+ * effort) and DST is unchanged. Slow when an old image is removed: call from a helper. */
 int storage_image_commit(const char *tmp, const char *dst, struct err *e);
 
 /* Total size in bytes of regular files under DIR, a hard-linked file once, without crossing
