@@ -265,25 +265,31 @@ static int image_import(int argc, char **argv)
     return 0;
 }
 
-enum { IMG_RM_FORCE, IMG_RM_NFLAGS };
-static const struct client_flag img_rm_flags[IMG_RM_NFLAGS] = {[IMG_RM_FORCE] = {'f', "force", 0}};
+enum { RM_FORCE, RM_NFLAGS };
+static const struct client_flag rm_flags[RM_NFLAGS] = {[RM_FORCE] = {'f', "force", 0}};
 
-/* image rm [-f]: -f also removes the containers (none may be running) made from the image. */
-static int image_rm(int argc, char **argv)
+/* `KIND rm [-f] NAME...` (image, volume): one request per name, each name printed when done. */
+static int kind_rm(const char *name, const char *usage, const char *kind, int argc, char **argv)
 {
-    static const struct client_spec spec = {.name = "image rm",
-                                            .usage = "[-f] IMAGE [IMAGE...]",
-                                            .flags = img_rm_flags,
-                                            .nflags = IMG_RM_NFLAGS,
-                                            .min_args = 1,
-                                            .max_args = -1};
+    const struct client_spec spec = {.name = name,
+                                     .usage = usage,
+                                     .flags = rm_flags,
+                                     .nflags = RM_NFLAGS,
+                                     .min_args = 1,
+                                     .max_args = -1};
     auto_args struct client_args a = {0};
 
     int rc = client_args_parse(&a, &spec, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    const char *words = client_args_bool(&a, IMG_RM_FORCE) ? " force=1 rm" : " rm";
-    return client_each(&(struct client_each){.verb = "image", .words = words}, a.pos, a.npos);
+    const char *words = client_args_bool(&a, RM_FORCE) ? " force=1 rm" : " rm";
+    return client_each(&(struct client_each){.verb = kind, .words = words}, a.pos, a.npos);
+}
+
+/* image rm [-f]: -f also removes the containers (none may be running) made from the image. */
+static int image_rm(int argc, char **argv)
+{
+    return kind_rm("image rm", "[-f] IMAGE [IMAGE...]", "image", argc, argv);
 }
 
 static int image_inspect(int argc, char **argv)
@@ -654,26 +660,9 @@ static int volume_ls(int argc, char **argv)
     return list_cmd(argc, argv, &k);
 }
 
-enum { VOL_RM_FORCE, VOL_RM_NFLAGS };
-static const struct client_flag vol_rm_flags[VOL_RM_NFLAGS] = {
-    [VOL_RM_FORCE] = {'f', "force", 0},
-};
-
 static int volume_rm(int argc, char **argv)
 {
-    static const struct client_spec spec = {.name = "volume rm",
-                                            .usage = "[-f] VOLUME [VOLUME...]",
-                                            .flags = vol_rm_flags,
-                                            .nflags = VOL_RM_NFLAGS,
-                                            .min_args = 1,
-                                            .max_args = -1};
-    auto_args struct client_args a = {0};
-
-    int rc = client_args_parse(&a, &spec, argc, argv);
-    if (rc != 0)
-        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
-    const char *words = client_args_bool(&a, VOL_RM_FORCE) ? " force=1 rm" : " rm";
-    return client_each(&(struct client_each){.verb = "volume", .words = words}, a.pos, a.npos);
+    return kind_rm("volume rm", "[-f] VOLUME [VOLUME...]", "volume", argc, argv);
 }
 
 static int volume_inspect(int argc, char **argv)

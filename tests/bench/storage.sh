@@ -64,17 +64,9 @@ WD_PID=
 ANOMALIES="$D/anomalies"
 : >"$ANOMALIES"
 
-b() { "$BERTH_BIN" --socket "$SOCK" "$@"; }
-bt() { timeout 20 "$BERTH_BIN" --socket "$SOCK" "$@"; }
 
-anomaly() {
-    echo "  !! $*" >&2
-    echo "$*" >>"$ANOMALIES"
-}
-
-phase() {
-    echo "$*" >"$D/phase"
-}
+# shellcheck source=tests/bench/lib.sh
+. "$TOP/tests/bench/lib.sh"
 
 # ---------------------------------------------------------------- cleanup (always runs)
 
@@ -123,38 +115,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Watchdog: if the whole run exceeds TIMEOUT s (berth hung?), say where, end our children.
-main_pid=$$
-(
-    end=$((SECONDS + TIMEOUT))
-    while [ $SECONDS -lt $end ]; do sleep 1; done
-    echo "bench: TIMEOUT after ${TIMEOUT}s during: $(cat "$D/phase" 2>/dev/null)" >&2
-    for p in $(ps -o pid= --ppid "$main_pid"); do
-        [ "$p" != "$BASHPID" ] && [ "$p" != "$(cat "$D/svpid" 2>/dev/null)" ] && kill -TERM "$p" 2>/dev/null
-    done
-    kill -TERM "$main_pid"
-) &
-WD_PID=$!
+start_watchdog
 
 # ---------------------------------------------------------------- helpers
 
-# stats FILE: "median p90 n" in ms from microsecond samples (p90 = nearest rank)
-stats() {
-    sort -n "$1" 2>/dev/null | awk '{ a[NR] = $1 }
-        END {
-            if (NR == 0) { print "- - 0"; exit }
-            m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-            k = int(0.9 * NR); if (k < 0.9 * NR) k++; if (k < 1) k = 1
-            printf "%.2f %.2f %d\n", m / 1000, a[k] / 1000, NR
-        }'
-}
-
-ratio() { # ratio A B: A/B with 2 decimals, "-" if either is missing
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
-}
-
-# elapsed T0 T1: microseconds between two $EPOCHREALTIME readings
-elapsed() { echo $((${2/./} - ${1/./})); }
 
 mibps() { # mibps BYTES MS: MiB/s, "-" if MS is missing
     awk -v b="$1" -v ms="$2" 'BEGIN { if (ms == "-" || ms + 0 == 0) print "-"; else printf "%.1f\n", b / 1048576 / (ms / 1000) }'
@@ -166,13 +130,14 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f\n", b / 1048576 }'; }
 # .NAME.tmp-*, a removal's .rm-NAME still being deleted)
 leftovers() { ls -A "$IMAGES" | grep '^\.' | tr '\n' ' '; }
 
-# wait_rm NAME: until berthd's background removal of NAME's tree is done (up to 60 s)
+# wait_rm NAME: until berthd's background removal of NAME's tree (renamed to
+# .trash-NAME.<stamp>) is done (up to 60 s)
 wait_rm() {
     for _ in $(seq 1 600); do
-        [ -e "$IMAGES/.rm-$1" ] || return 0
+        ls -A "$IMAGES" | grep -q "^\.trash-$1\." || return 0
         sleep 0.1
     done
-    anomaly "image rm $1: $IMAGES/.rm-$1 still there after 60 s"
+    anomaly "image rm $1: $IMAGES/.trash-$1.* still there after 60 s"
 }
 
 row() { printf '  %-40s %10s %10s %10s %s\n' "$@"; }
