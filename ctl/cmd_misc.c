@@ -88,6 +88,30 @@ static int parse_with_format(int argc, char **argv, const struct client_spec *sp
     return 0;
 }
 
+/* `berth KIND SUB ...`: run SUB from SUBS (N of them), or print HELP (the Commands lines) for
+ * --help, -h or no SUB (then exiting 1, as Docker does). */
+struct sub_cmd {
+    const char *name;
+    int (*fn)(int, char **);
+};
+
+static int dispatch_sub(const char *kind, const struct sub_cmd *subs, size_t n, const char *help,
+                        int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "--help";
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(sub, subs[i].name) == 0)
+            return subs[i].fn(argc - 1, argv + 1);
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        printf("Usage:  berth %s COMMAND\n\nCommands:\n%s", kind, help);
+        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
+    }
+    client_error("'%s' is not a berth %s command", sub, kind);
+    fprintf(stderr, "See 'berth %s --help'.\n", kind);
+    return CLIENT_EXIT_FAIL;
+}
+
 /* ---- image ---- */
 
 /* `KIND inspect NAME...` (image, network, volume): the JSON array, indented. */
@@ -397,30 +421,19 @@ int cmd_load(int argc, char **argv)
 
 int cmd_image(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } subs[] = {
+    static const struct sub_cmd subs[] = {
         {"ls", image_ls}, {"list", image_ls},   {"import", image_import},   {"load", cmd_load},
         {"rm", image_rm}, {"remove", image_rm}, {"inspect", image_inspect}, {"prune", image_prune},
     };
-    const char *sub = argc > 1 ? argv[1] : "--help";
-
-    for (size_t i = 0; i < ARRAY_LEN(subs); i++)
-        if (strcmp(sub, subs[i].name) == 0)
-            return subs[i].fn(argc - 1, argv + 1);
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        printf("Usage:  berth image COMMAND\n\nCommands:\n  ls          List images\n"
-               "  import      Import a directory or rootfs tarball as NAME\n"
-               "  inspect     Display detailed information on one or more images\n"
-               "  load        Load an OCI archive or a docker save tarball\n"
-               "  prune       Remove unused images (-a: every image no container uses)\n"
-               "  rm          Remove one or more images (-f: and their stopped containers)\n");
-        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
-    }
-    client_error("'%s' is not a berth image command", sub);
-    fprintf(stderr, "See 'berth image --help'.\n");
-    return CLIENT_EXIT_FAIL;
+    return dispatch_sub(
+        "image", subs, ARRAY_LEN(subs),
+        "  ls          List images\n"
+        "  import      Import a directory or rootfs tarball as NAME\n"
+        "  inspect     Display detailed information on one or more images\n"
+        "  load        Load an OCI archive or a docker save tarball\n"
+        "  prune       Remove unused images (-a: every image no container uses)\n"
+        "  rm          Remove one or more images (-f: and their stopped containers)\n",
+        argc, argv);
 }
 
 int cmd_images(int argc, char **argv)
@@ -579,28 +592,16 @@ static int network_inspect(int argc, char **argv)
 
 int cmd_network(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } subs[] = {
+    static const struct sub_cmd subs[] = {
         {"create", network_create}, {"ls", network_ls},     {"list", network_ls},
         {"rm", network_rm},         {"remove", network_rm}, {"inspect", network_inspect},
     };
-    const char *sub = argc > 1 ? argv[1] : "--help";
-
-    for (size_t i = 0; i < ARRAY_LEN(subs); i++)
-        if (strcmp(sub, subs[i].name) == 0)
-            return subs[i].fn(argc - 1, argv + 1);
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        printf("Usage:  berth network COMMAND\n\nCommands:\n"
-               "  create      Create a network\n  inspect     Display detailed information on "
-               "one or more networks\n  ls          List networks\n"
-               "  rm          Remove one or more networks\n");
-        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
-    }
-    client_error("'%s' is not a berth network command", sub);
-    fprintf(stderr, "See 'berth network --help'.\n");
-    return CLIENT_EXIT_FAIL;
+    return dispatch_sub("network", subs, ARRAY_LEN(subs),
+                        "  create      Create a network\n"
+                        "  inspect     Display detailed information on one or more networks\n"
+                        "  ls          List networks\n"
+                        "  rm          Remove one or more networks\n",
+                        argc, argv);
 }
 
 /* ---- volume ---- */
@@ -707,30 +708,18 @@ static int volume_prune(int argc, char **argv)
 
 int cmd_volume(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } subs[] = {
+    static const struct sub_cmd subs[] = {
         {"create", volume_create}, {"ls", volume_ls},     {"list", volume_ls},
         {"rm", volume_rm},         {"remove", volume_rm}, {"inspect", volume_inspect},
         {"prune", volume_prune},
     };
-    const char *sub = argc > 1 ? argv[1] : "--help";
-
-    for (size_t i = 0; i < ARRAY_LEN(subs); i++)
-        if (strcmp(sub, subs[i].name) == 0)
-            return subs[i].fn(argc - 1, argv + 1);
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        printf("Usage:  berth volume COMMAND\n\nCommands:\n"
-               "  create      Create a volume\n  inspect     Display detailed information on "
-               "one or more volumes\n  ls          List volumes\n"
-               "  prune       Remove unused anonymous volumes (-a: all unused)\n"
-               "  rm          Remove one or more volumes\n");
-        return argc > 1 ? 0 : CLIENT_EXIT_FAIL;
-    }
-    client_error("'%s' is not a berth volume command", sub);
-    fprintf(stderr, "See 'berth volume --help'.\n");
-    return CLIENT_EXIT_FAIL;
+    return dispatch_sub("volume", subs, ARRAY_LEN(subs),
+                        "  create      Create a volume\n"
+                        "  inspect     Display detailed information on one or more volumes\n"
+                        "  ls          List volumes\n"
+                        "  prune       Remove unused anonymous volumes (-a: all unused)\n"
+                        "  rm          Remove one or more volumes\n",
+                        argc, argv);
 }
 
 /* ---- info, version, ping, shutdown ---- */
