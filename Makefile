@@ -26,7 +26,7 @@ endif
 # Debian packages needed to build, test and benchmark (make deps installs the missing ones).
 DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
             libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
-            procps curl crun runc clang clang-format cppcheck nftables python3 umoci
+            procps tmux curl crun runc clang clang-format cppcheck nftables python3 umoci
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
