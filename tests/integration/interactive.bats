@@ -12,6 +12,8 @@ setup() {
     require_root
     sv_start
     BG_PIDS=
+    TM_SERVER=
+    TM_PANES=
 }
 
 teardown() {
@@ -40,7 +42,7 @@ tm() {
 tm_start() {
     local s=$1
     shift
-    if [ ! -f "$TESTDIR/tmux.conf" ]; then
+    if [ -z "${TM_SERVER:-}" ]; then
         printf '%s\n' 'set -g remain-on-exit on' 'set -g status off' \
             'set -g default-shell /bin/bash' 'set -g history-limit 5000' >"$TESTDIR/tmux.conf"
         tm -f "$TESTDIR/tmux.conf" new-session -d -x 80 -y 24 -s "$s" "exec $(printf '%q ' "$@")" 3>&-
@@ -327,7 +329,7 @@ ms() {
     run b exec c1 unshare -m true
     [ "$status" -ne 0 ]
     [[ "$output" == *"Operation not permitted"* ]]
-    run b exec c1 mount -t tmpfs none /mnt
+    run b exec c1 mount -t tmpfs none /tmp
     [ "$status" -ne 0 ]
     [[ "$output" == *"permission denied"* ]]
     # control: a privileged exec has berthd's bounding set and no filter
