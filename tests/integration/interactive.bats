@@ -265,9 +265,10 @@ ms() {
     [ "$output" = "$(b exec c1 cat /proc/1/cgroup)" ]
     echo "$output" | grep -qx '0::/'
     [ -z "$(echo "$output" | grep -v ':/$')" ]
-    # the same root file system
+    # the same root file system: what an exec writes, the container's init sees
     b exec c1 sh -c 'echo hi >/tmp/x'
     [ "$(b exec c1 cat /tmp/x)" = hi ]
+    [ "$(cat "/proc/$pid/root/tmp/x")" = hi ]
 }
 
 @test "exec exit codes: the command's, 126, 127, 128+N" {
