@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/seccomp.h"
 #include "core/spawn.h"
+#include "core/util.h"
 #include "tests/unit/cfg_eq.h"
 #include "tests/unit/tap.h"
 
@@ -85,21 +86,7 @@ static void refuse(const char *text, const char *why)
 /* Send one byte with FD attached (what a -t child does with the pty's master). */
 static int send_fd(int sock, int fd)
 {
-    char tag = 'T';
-    struct iovec iov = {&tag, 1};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &fd, sizeof fd);
-    return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
+    return util_send_fd(sock, "T", 1, fd, 0) == 1 ? 0 : -1;
 }
 
 /* The report socket as berthd reads it: nothing yet, a pty master, then EOF or a report. */
