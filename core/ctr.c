@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/events.h"
+#include "core/exec.h"
 #include "core/log.h"
 #include "core/network.h"
 #include "core/server.h"
@@ -107,30 +108,23 @@ int ctr_refuse(enum ctr_state st, int start_pending, enum ctr_request req, const
     return code;
 }
 
-static void strv_free(char **v)
-{
-    for (char **p = v; p && *p; p++)
-        free(*p);
-    free(v);
-}
-
 void ctr_config_free(struct ctr_config *cfg)
 {
     free(cfg->image);
-    strv_free(cfg->argv);
-    strv_free(cfg->env);
-    strv_free(cfg->labels);
+    util_strv_free(cfg->argv);
+    util_strv_free(cfg->env);
+    util_strv_free(cfg->labels);
     free(cfg->hostname);
     free(cfg->user);
     free(cfg->workdir);
     free(cfg->network_name);
     free(cfg->ip);
-    strv_free(cfg->ports);
-    strv_free(cfg->dns);
-    strv_free(cfg->expose);
+    util_strv_free(cfg->ports);
+    util_strv_free(cfg->dns);
+    util_strv_free(cfg->expose);
     mounts_free(cfg->mounts, cfg->nmounts);
-    strv_free(cfg->cap_add);
-    strv_free(cfg->cap_drop);
+    util_strv_free(cfg->cap_add);
+    util_strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -347,7 +341,7 @@ static int json_strv(const cJSON *j, const char *k, size_t max, char ***out, str
     {
         if (!cJSON_IsString(it) || strlen(it->valuestring) >= CTR_STR_MAX ||
             !(a[i] = strdup(it->valuestring))) {
-            strv_free(a);
+            util_strv_free(a);
             return err_set(e, EINVAL, "config: '%s' entries must be strings", k);
         }
         i++;
@@ -748,7 +742,8 @@ static struct ctr *ctr_alloc(struct sv *sv, const char *id, const char *name,
     (void)snprintf(c->name, sizeof c->name, "%s", name);
     c->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
-    c->pidfd = c->spawn_fd = c->stdin_fd = c->helper_fd = c->oom_fd = c->net_join_fd = -1;
+    c->pidfd = c->spawn_fd = c->stdin_fd = c->stdin_hold = c->helper_fd = c->oom_fd =
+        c->net_join_fd = -1;
     char dir[PATH_MAX_BERTH];
     struct err e;
     if (util_fmt(dir, sizeof dir, &e, "%s/%s", sv->containers_dir, c->id) < 0 ||
@@ -806,6 +801,7 @@ void ctr_free(struct ctr *c)
     if (!c)
         return;
     struct ev_loop *loop = c->sv->loop;
+    exec_ctr_gone(c->sv, c);
     ev_timer_stop(loop, &c->grace_w);
     ev_timer_stop(loop, &c->restart_w);
     ev_timer_stop(loop, &c->cg_w);
@@ -823,6 +819,8 @@ void ctr_free(struct ctr *c)
     }
     if (c->stdin_fd >= 0)
         (void)close(c->stdin_fd);
+    if (c->stdin_hold >= 0)
+        (void)close(c->stdin_hold);
     logfile_free(&c->log, loop);
     network_ports_close(c);
     ctr_config_free(&c->cfg);
@@ -850,6 +848,16 @@ static int send_signal(struct ctr *c, int sig)
 
 static void on_spawn_readable(struct ev_loop *loop, ev_io *w, int revents);
 
+/* The run's output is read to its end; its stdin pipe closes. */
+static void io_release(struct ctr *c)
+{
+    logfile_detach(&c->log, c->sv->loop);
+    if (c->stdin_hold >= 0) {
+        (void)close(c->stdin_hold);
+        c->stdin_hold = -1;
+    }
+}
+
 static void begin_remove(struct ctr *c, const char *why);
 static int net_setup(struct ctr *c, struct err *e);
 static void net_release(struct ctr *c);
@@ -871,6 +879,16 @@ static int begin_start(struct ctr *c, struct err *e)
     }
     if (logfile_attach(&c->log, c->sv->loop, e) < 0 || cg_setup(c, e) < 0 || net_setup(c, e) < 0)
         goto fail;
+    if (c->cfg.open_stdin && !c->cfg.tty && c->stdin_fd < 0) {
+        /* -i with nobody attached: stdin stays open for `attach` as Docker keeps it */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            err_set(e, errno, "create the stdin pipe of '%s'", c->name);
+            goto fail;
+        }
+        c->stdin_fd = p[0];
+        c->stdin_hold = p[1];
+    }
     int rc = spawn_container(c, dir, lower, c->stdin_fd, &pid, &fd, e);
     if (c->net_join_fd >= 0) {
         (void)close(c->net_join_fd);
@@ -913,30 +931,25 @@ fail:
     return -1;
 }
 
-/* Read the child's report: a spawn_report means failure, EOF means the exec succeeded. */
+/* Read the child's report: a pty master first with -t, then a spawn_report for a failure or
+ * EOF when the exec succeeded. */
 static void spawn_result(struct ctr *c)
 {
     struct spawn_report r;
-    ssize_t n;
-    do
-        n = read(c->spawn_fd, &r, sizeof r);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && errno == EAGAIN)
+    int pty = -1;
+    enum spawn_status st = spawn_report_read(c->spawn_fd, &r, &pty);
+    if (pty >= 0)
+        logfile_set_pty(&c->log, c->sv->loop, pty);
+    if (st == SPAWN_WAIT)
         return;
     ev_io_stop(c->sv->loop, &c->spawn_w);
     (void)close(c->spawn_fd);
     c->spawn_fd = -1;
     c->start_pending = 0;
-    if (n == 0) {
+    if (st == SPAWN_EXECED) {
         (void)ctr_handle(c, CTR_EV_STARTED, 0, NULL);
         return;
     }
-    if (n != (ssize_t)sizeof r) {
-        memset(&r, 0, sizeof r);
-        r.exit_code = 125;
-        err_set(&r.e, n < 0 ? errno : 0, "container init failed before exec");
-    }
-    r.e.msg[sizeof r.e.msg - 1] = '\0';
     (void)snprintf(c->error, sizeof c->error, "%s", r.e.msg);
     /* the child exits right after its report; its reaping is routed by failed_pid */
     c->failed_pid = c->pid;
@@ -1090,7 +1103,7 @@ static void handle_exit(struct ctr *c, long status)
     c->pid_start = 0;
     c->adopted = 0;
     c->finished_ns = util_now_ns();
-    logfile_detach(&c->log, c->sv->loop);
+    io_release(c);
     cg_release(c);
     net_release(c);
     after_exit(c, was_stopping);
@@ -1103,7 +1116,7 @@ static void start_failed(struct ctr *c, long code)
     c->start_after_exit = 0;
     c->finished_ns = util_now_ns();
     ev_timer_stop(c->sv->loop, &c->restart_w);
-    logfile_detach(&c->log, c->sv->loop);
+    io_release(c);
     if (c->failed_pid <= 0)
         cg_release(c); /* else once the failed child is reaped: it is still in the group */
     net_release(c);

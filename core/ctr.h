@@ -127,12 +127,15 @@ struct ctr {
     int backoff_ms;
 
     /* transient (not in the snapshot) */
-    int start_pending;     /* cloned, waiting for exec or failure on spawn_fd */
-    int spawn_fd;          /* child's error pipe */
-    int stdin_fd;          /* fd given for the next start (taken over) */
-    int start_after_exit;  /* restart request: start again once exited */
-    int remove_after_exit; /* rm -f or auto-remove: remove once exited */
-    int remove_volumes;    /* rm -v: its anonymous volumes go with it */
+    int start_pending; /* cloned, waiting for exec or failure on spawn_fd */
+    int spawn_fd;      /* child's error pipe */
+    int stdin_fd;      /* fd given for the next start (taken over) */
+    int stdin_hold;    /* -i with no client's fd: the write end of the container's stdin
+                        * pipe, kept open (and lent to attach clients) while it runs */
+    unsigned short tty_rows, tty_cols; /* -t: the terminal size asked for the next start */
+    int start_after_exit;              /* restart request: start again once exited */
+    int remove_after_exit;             /* rm -f or auto-remove: remove once exited */
+    int remove_volumes;                /* rm -v: its anonymous volumes go with it */
     int kill_sent;
     pid_t failed_pid; /* child of a failed start, not reaped yet */
     pid_t helper_pid; /* removal helper */

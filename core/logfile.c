@@ -190,6 +190,31 @@ static void on_fifo_readable(struct ev_loop *loop, ev_io *w, int revents)
     (void)drain(lf, loop, w == &lf->fifo_w[0] ? 0 : 1, 0);
 }
 
+static void watch(struct logfile *lf, struct ev_loop *loop, int i)
+{
+    ev_io_init(&lf->fifo_w[i], on_fifo_readable, lf->fifo_fd[i], EV_READ);
+    lf->fifo_w[i].data = lf;
+    if (!lf->paused)
+        ev_io_start(loop, &lf->fifo_w[i]);
+}
+
+void logfile_set_pty(struct logfile *lf, struct ev_loop *loop, int fd)
+{
+    if (lf->fifo_fd[0] >= 0) {
+        ev_io_stop(loop, &lf->fifo_w[0]);
+        util_closep(&lf->fifo_fd[0]);
+    }
+    (void)fcntl(fd, F_SETFL, O_NONBLOCK); /* cannot fail on a pty master */
+    lf->fifo_fd[0] = fd;
+    lf->pty = 1;
+    watch(lf, loop, 0);
+}
+
+int logfile_pty(const struct logfile *lf)
+{
+    return lf->pty ? lf->fifo_fd[0] : -1;
+}
+
 int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
 {
     static const char *const names[] = {"stdout.fifo", "stderr.fifo"};
@@ -202,10 +227,7 @@ int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
         lf->fifo_fd[i] = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (lf->fifo_fd[i] < 0)
             return err_set(e, errno, "open '%s'", p);
-        ev_io_init(&lf->fifo_w[i], on_fifo_readable, lf->fifo_fd[i], EV_READ);
-        lf->fifo_w[i].data = lf;
-        if (!lf->paused)
-            ev_io_start(loop, &lf->fifo_w[i]);
+        watch(lf, loop, i);
     }
     if (lf->file_fd < 0 && open_log(lf, e) < 0)
         return -1;
@@ -215,6 +237,8 @@ int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e)
 void logfile_detach(struct logfile *lf, struct ev_loop *loop)
 {
     for (int i = 0; i < 2; i++) {
+        if (i == 0)
+            lf->pty = 0;
         if (lf->fifo_fd[i] >= 0) {
             /* the processes are gone: what they wrote is in the pipe buffer */
             for (int k = 0; k < 64 && lf->fifo_fd[i] >= 0; k++)

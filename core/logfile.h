@@ -29,6 +29,7 @@ struct logfile {
     long long size;
     long long max_size;
     int max_file;
+    int pty;    /* -t: fifo_fd[0] is the container's pty master (stdout and stderr in one) */
     int paused; /* attached clients that asked to hold the output (backpressure) */
     logfile_output_cb on_output;
     logfile_line_cb on_line;
@@ -44,6 +45,10 @@ void logfile_free(struct logfile *lf, struct ev_loop *loop);
 int logfile_make_fifos(const char *dir, struct err *e);
 /* Open the read ends and the log file and start watching (on a start, and on re-adoption). */
 int logfile_attach(struct logfile *lf, struct ev_loop *loop, struct err *e);
+/* -t: read the pty master FD (taken over) as stdout instead of the stdout FIFO. */
+void logfile_set_pty(struct logfile *lf, struct ev_loop *loop, int fd);
+/* The pty master while it is open, else -1. */
+int logfile_pty(const struct logfile *lf);
 /* Read whatever is buffered now, write out partial lines, stop watching and close the fds. */
 void logfile_detach(struct logfile *lf, struct ev_loop *loop);
 void logfile_close(struct logfile *lf, struct ev_loop *loop);

@@ -19,6 +19,7 @@
 
 #include "core/ctr.h"
 #include "core/events.h"
+#include "core/exec.h"
 #include "core/log.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -50,6 +51,10 @@ static void client_kill(struct client *cl, const char *why)
     log_msg(LOG_DEBUG, "client %d dropped: %s", cl->fd, why);
     cl->dead = 1;
     unthrottle(cl);
+    if (cl->op_exec) {
+        exec_client_gone(cl->op_exec);
+        cl->op_exec = NULL;
+    }
     ev_io_stop(cl->sv->loop, &cl->rw);
     ev_io_stop(cl->sv->loop, &cl->ww);
     ev_timer_stop(cl->sv->loop, &cl->until_w);
@@ -57,6 +62,8 @@ static void client_kill(struct client *cl, const char *why)
     (void)close(cl->fd);
     cl->fd = -1;
     client_close_fds(cl);
+    util_closep(&cl->out_fd);
+    cl->out_fd = -1;
     cl->op = OP_NONE;
     cl->op_ctr = NULL;
 }
@@ -78,6 +85,47 @@ void client_send(struct client *cl, const char *data, size_t len)
         cl->flush_next = flush_list;
         flush_list = cl;
     }
+}
+
+int client_send_fd(struct client *cl, int fd)
+{
+    if (cl->dead || cl->out_fd >= 0) {
+        (void)close(fd);
+        return 0;
+    }
+    cl->out_fd = fd;
+    cl->out_fd_at = cl->out.len;
+    return 1;
+}
+
+/* Send from OUT_OFF: up to the byte that carries the pending fd, or that byte with it. */
+static ssize_t send_some(struct client *cl)
+{
+    const char *p = cl->out.data + cl->out_off;
+    size_t len = cl->out.len - cl->out_off;
+    if (cl->out_fd < 0 || cl->out_fd_at >= cl->out.len)
+        return send(cl->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (cl->out_off < cl->out_fd_at)
+        return send(cl->fd, p, cl->out_fd_at - cl->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    memset(&cm, 0, sizeof cm);
+    struct iovec iov = {(void *)p, len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &cl->out_fd, sizeof(int));
+    ssize_t n = sendmsg(cl->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+        util_closep(&cl->out_fd); /* it went with the first byte */
+        cl->out_fd = -1;
+    }
+    return n;
 }
 
 void client_reply_ok(struct client *cl, const char *json)
@@ -139,6 +187,10 @@ static void process_lines(struct client *cl);
 void client_op_done(struct client *cl)
 {
     unthrottle(cl);
+    if (cl->op_exec) {
+        exec_client_gone(cl->op_exec);
+        cl->op_exec = NULL;
+    }
     cl->op = OP_NONE;
     cl->op_ctr = NULL;
     cl->op_attach = 0;
@@ -277,8 +329,7 @@ static void on_client_readable(struct ev_loop *loop, ev_io *w, int revents)
 static int client_write(struct client *cl)
 {
     while (cl->out_off < cl->out.len) {
-        ssize_t n = send(cl->fd, cl->out.data + cl->out_off, cl->out.len - cl->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n = send_some(cl);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
@@ -393,6 +444,7 @@ static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
         }
         cl->sv = sv;
         cl->fd = fd;
+        cl->out_fd = -1;
         ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
         cl->rw.data = cl;
         ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
@@ -559,6 +611,11 @@ static void note_client(struct client *cl, struct ctr *c, enum server_note note)
     switch (cl->op) {
     case OP_START:
         if (note == NOTE_STARTED) {
+            /* -t: the client writes its terminal into the pty and resizes it itself */
+            int pty = cl->op_attach ? logfile_pty(&c->log) : -1;
+            int dup = pty >= 0 ? fcntl(pty, F_DUPFD_CLOEXEC, 3) : -1;
+            if (dup >= 0)
+                (void)client_send_fd(cl, dup);
             reply_id(cl, c);
             if (!cl->op_attach) {
                 client_op_done(cl);
@@ -636,6 +693,7 @@ static void note_client(struct client *cl, struct ctr *c, enum server_note note)
     case OP_NONE:
     case OP_EVENTS:
     case OP_HELPER:
+    case OP_EXEC:
         return;
     }
 }

@@ -29,6 +29,7 @@ enum client_op {
     OP_LOGS,    /* stream the log files, then follow */
     OP_EVENTS,  /* stream events */
     OP_HELPER,  /* a helper job (image import or load, export, diff): reply when it ends */
+    OP_EXEC,    /* an exec session: reply when it runs, then its exit code */
 };
 
 struct client {
@@ -43,6 +44,8 @@ struct client {
     int nfds;
     struct proto_buf out;
     size_t out_off;
+    int out_fd; /* an fd to pass with the byte at OUT_FD_AT (SCM_RIGHTS), or -1 */
+    size_t out_fd_at;
     int closing;    /* close once the output is written */
     int eof;        /* the peer shut down its writing side */
     int in_process; /* inside process_input(): no re-entry */
@@ -52,8 +55,9 @@ struct client {
 
     enum client_op op;
     struct ctr *op_ctr;
-    int op_attach;    /* OP_START/OP_RESTART: continue as an attach stream */
-    int wait_removed; /* OP_WAIT condition=removed */
+    int op_attach;                /* OP_START/OP_RESTART: continue as an attach stream */
+    struct exec_session *op_exec; /* OP_EXEC */
+    int wait_removed;             /* OP_WAIT condition=removed */
     struct logfile_reader *logs;
     int logs_follow;
     int logs_streams; /* bit 1 stdout, bit 2 stderr */
@@ -89,6 +93,9 @@ void server_sweep(struct sv *sv);
 /* Replies (held until the next commit, see sv.c). A client whose queued output would pass
  * CTL_OUT_MAX is dropped. */
 void client_send(struct client *cl, const char *data, size_t len);
+/* Pass FD (taken over) with the next byte queued: send the reply right after. One at a time:
+ * while one waits, another is closed (and 0 returned). Returns 1 when queued. */
+int client_send_fd(struct client *cl, int fd);
 void client_reply_ok(struct client *cl, const char *json);
 void client_reply_json(struct client *cl, struct cJSON *json); /* takes JSON */
 void client_reply_err(struct client *cl, int code, const char *fmt, ...)

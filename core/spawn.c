@@ -15,7 +15,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@
 
 #include "core/caps.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/ctr.h"
 #include "core/seccomp.h"
 #include "core/sv.h"
@@ -146,11 +149,94 @@ static int setup_stdio(const char *dir, int stdin_fd, struct err *e)
     return 0;
 }
 
+/* -t: a pty from the devpts instance at PTMX (the container's own), sized ROWS x COLS (0: the
+ * kernel's default), becomes the controlling terminal and stdin/stdout/stderr; with CONSOLE its
+ * slave is also bound there (/dev/console). The master goes to berthd over the report socket
+ * as one message of one byte. The caller is a session leader without a terminal. */
+static int child_pty(const char *ptmx, const char *console, unsigned short rows,
+                     unsigned short cols, int report_fd, struct err *e)
+{
+    auto_close int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int unlock = 0, n = 0;
+    if (m < 0)
+        return err_set(e, errno, "open '%s'", ptmx);
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0 ||
+        (rows && cols && ioctl(m, TIOCSWINSZ, &ws) < 0))
+        return err_set(e, errno, "set up the pty");
+    auto_close int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0)
+        return err_set(e, errno, "open the pty's slave");
+    if (console) {
+        char slave[PATH_MAX_BERTH];
+        const char *slash = strrchr(ptmx, '/');
+        if (util_fmt(slave, sizeof slave, e, "%.*s/%d", (int)(slash - ptmx), ptmx, n) < 0)
+            return -1;
+        auto_close int cf = open(console, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (cf < 0 || mount(slave, console, NULL, MS_BIND, NULL) < 0)
+            return err_set(e, errno, "bind the pty on /dev/console");
+    }
+    if (ioctl(s, TIOCSCTTY, 0) < 0)
+        return err_set(e, errno, "make the pty the controlling terminal");
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(s, fd) < 0)
+            return err_set(e, errno, "set up stdio on the pty");
+    char tag = 'T';
+    struct iovec iov = {&tag, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    memset(&cm, 0, sizeof cm);
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &m, sizeof m);
+    if (sendmsg(report_fd, &mh, MSG_NOSIGNAL) != 1)
+        return err_set(e, errno, "hand the pty to berthd");
+    return 0;
+}
+
+/* Everything a child must not inherit from berthd: its signal mask and dispositions, its
+ * session, its raised fd limit. */
+static int child_reset(const struct sv *sv, struct err *e)
+{
+    sigset_t none;
+    (void)sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL); /* cannot fail with a valid set */
+    /* the raw syscall: glibc refuses to touch 32 and 33 (its own), yet an ignored one is
+     * inherited (GNU make runs its children so) and must not reach the container */
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long long mask;
+    } dfl = {SIG_DFL, 0, NULL, 0};
+    for (int s = 1; s <= 64; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            (void)syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask);
+    if (setsid() < 0)
+        return err_set(e, errno, "new session");
+    if (sv->nofile_orig) {
+        /* berthd raised its own soft fd limit: containers do not inherit that */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = (rlim_t)sv->nofile_orig;
+            (void)setrlimit(RLIMIT_NOFILE, &rl); /* lowering a soft limit cannot fail */
+        }
+    }
+    return 0;
+}
+
 /* berthd re-executed as the container's PID 1 (--init): run the command as its only child,
  * forward every signal to it, reap every orphan, and exit as the command did (128+N when it
  * died of signal N). Signals stay blocked and are taken with sigwaitinfo: an init ignores a
- * signal it has no handler for, but a blocked one is queued. */
-static __attribute__((noreturn)) void init_run(char **argv, char **envp, int report_fd)
+ * signal it has no handler for, but a blocked one is queued. With TTY the command gets a process
+ * group of its own in the terminal's foreground. */
+static __attribute__((noreturn)) void init_run(char **argv, char **envp, int report_fd, int tty)
 {
     static const int sync_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT};
     sigset_t all, none;
@@ -167,6 +253,12 @@ static __attribute__((noreturn)) void init_run(char **argv, char **envp, int rep
         child_fail(report_fd, 125, &e);
     }
     if (child == 0) {
+        /* -t: the command is the terminal's foreground group, so Ctrl-C reaches it (SIGTTOU is
+         * still blocked here, as tcsetpgrp from a background group needs) */
+        if (tty && (setpgid(0, 0) < 0 || tcsetpgrp(STDIN_FILENO, getpid()) < 0)) {
+            err_set(&e, errno, "make the command the terminal's foreground");
+            child_fail(report_fd, 125, &e);
+        }
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
         int code = exec_cmd(argv, envp, &e);
         child_fail(report_fd, code, &e);
@@ -189,37 +281,46 @@ static __attribute__((noreturn)) void init_run(char **argv, char **envp, int rep
     }
 }
 
-/* After pivot_root, shared by the cloned child and by berthd re-executed as init: user,
- * working directory, environment, then DESIGN §11 in order (capabilities, no_new_privs,
- * seccomp) and the exec (or, with --init, the init loop around it). */
+/* After pivot_root (or, for an exec, after joining the container), shared by the cloned child,
+ * by berthd re-executed as init and by exec sessions (X non-NULL): user, working directory,
+ * environment, then DESIGN §11 in order (capabilities, no_new_privs, seccomp) and the exec (or,
+ * with --init, the init loop around it). An exec never creates its working directory and never
+ * remounts the root. */
 static __attribute__((noreturn)) void child_finish(const struct ctr_config *cfg,
-                                                   const struct seccomp_bpf *bpf, int report_fd)
+                                                   const struct seccomp_bpf *bpf, int report_fd,
+                                                   const struct spawn_exec *x)
 {
+    static const struct seccomp_bpf unconfined;
     struct err e = {0};
     struct storage_user u;
-    if (storage_user_resolve(cfg->user ? cfg->user : "", "/etc/passwd", "/etc/group", &u, &e) < 0)
+    const char *user = x && x->user ? x->user : cfg->user;
+    if (storage_user_resolve(user ? user : "", "/etc/passwd", "/etc/group", &u, &e) < 0)
         child_fail(report_fd, 125, &e);
 
-    const char *wd = cfg->workdir && *cfg->workdir ? cfg->workdir : "/";
+    const char *wd = x && x->workdir ? x->workdir : cfg->workdir;
+    wd = wd && *wd ? wd : "/";
     struct stat st;
-    if (stat(wd, &st) < 0 && errno == ENOENT && storage_mkdir_owned(wd, u.uid, u.gid, &e) < 0)
+    if (!x && stat(wd, &st) < 0 && errno == ENOENT && storage_mkdir_owned(wd, u.uid, u.gid, &e) < 0)
         child_fail(report_fd, 125, &e);
     if (chdir(wd) < 0) {
         err_set(&e, 0, "chdir to \"%s\": %s", wd,
                 errno == ENOENT ? "no such file or directory" : strerror(errno));
         child_fail(report_fd, errno == ENOENT ? 127 : 125, &e);
     }
-    if (cfg->read_only && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+    if (!x && cfg->read_only &&
+        mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
         err_set(&e, errno, "remount / read-only");
         child_fail(report_fd, 125, &e);
     }
 
-    char **envp = build_env(cfg->env, cfg->hostname, u.home, &e);
+    char **envp = build_env(x ? x->env : cfg->env, cfg->hostname, u.home, &e);
     if (!envp)
         child_fail(report_fd, 125, &e);
 
     /* DESIGN §11, in order: capabilities, no_new_privs, seccomp, then exec */
-    struct caps_spec cs = {.privileged = cfg->privileged};
+    struct caps_spec cs = {.privileged = cfg->privileged || (x && x->privileged)};
+    if (cs.privileged && !cfg->privileged)
+        bpf = &unconfined; /* exec --privileged: no filter either, as Docker does */
     for (char **n = cfg->cap_add; n && *n; n++)
         if (caps_spec_add(&cs, *n, 0, &e) < 0)
             child_fail(report_fd, 125, &e);
@@ -251,9 +352,9 @@ static __attribute__((noreturn)) void child_finish(const struct ctr_config *cfg,
         err_set(&e, errno, "close inherited fds");
         child_fail(report_fd, 125, &e);
     }
-    if (cfg->init)
-        init_run(cfg->argv, envp, report_fd);
-    int code = exec_cmd(cfg->argv, envp, &e);
+    if (!x && cfg->init)
+        init_run(cfg->argv, envp, report_fd, cfg->tty);
+    int code = exec_cmd(x ? x->argv : cfg->argv, envp, &e);
     child_fail(report_fd, code, &e);
 }
 
@@ -396,32 +497,10 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     struct err e = {0};
     char upper[PATH_MAX_BERTH], work[PATH_MAX_BERTH], merged[PATH_MAX_BERTH];
     char hostname_f[PATH_MAX_BERTH], hosts_f[PATH_MAX_BERTH], resolv_f[PATH_MAX_BERTH];
-    sigset_t none;
     int init_fd = -1;
 
-    (void)sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL); /* cannot fail with a valid set */
-    /* the raw syscall: glibc refuses to touch 32 and 33 (its own), yet an ignored one is
-     * inherited (GNU make runs its children so) and must not reach the container */
-    struct {
-        void (*handler)(int);
-        unsigned long flags;
-        void (*restorer)(void);
-        unsigned long long mask;
-    } dfl = {SIG_DFL, 0, NULL, 0};
-    for (int s = 1; s <= 64; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            (void)syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask);
-    if (setsid() < 0)
-        child_fail(report_fd, 125, &(struct err){0});
-    if (c->sv->nofile_orig) {
-        /* berthd raised its own soft fd limit: containers do not inherit that */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-            rl.rlim_cur = (rlim_t)c->sv->nofile_orig;
-            (void)setrlimit(RLIMIT_NOFILE, &rl); /* lowering a soft limit cannot fail */
-        }
-    }
+    if (child_reset(c->sv, &e) < 0)
+        child_fail(report_fd, 125, &e);
 
     if (c->has_cg && cgroup_enter(&c->cg, 0, &e) < 0) /* 0: the writer itself */
         child_fail(report_fd, 125, &e);
@@ -429,7 +508,7 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         err_set(&e, errno, "new cgroup namespace");
         child_fail(report_fd, 125, &e);
     }
-    if (setup_stdio(dir, stdin_fd, &e) < 0)
+    if (!c->cfg.tty && setup_stdio(dir, stdin_fd, &e) < 0)
         child_fail(report_fd, 125, &e);
     if (sethostname(c->cfg.hostname, strlen(c->cfg.hostname)) < 0) {
         err_set(&e, errno, "set hostname '%s'", c->cfg.hostname);
@@ -478,11 +557,18 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     };
     if (storage_rootfs_setup(&rf, &e) < 0)
         child_fail(report_fd, 125, &e);
+    if (c->cfg.tty) {
+        char ptmx[PATH_MAX_BERTH], console[PATH_MAX_BERTH];
+        if (util_fmt(ptmx, sizeof ptmx, &e, "%s/dev/pts/ptmx", merged) < 0 ||
+            util_fmt(console, sizeof console, &e, "%s/dev/console", merged) < 0 ||
+            child_pty(ptmx, console, c->tty_rows, c->tty_cols, report_fd, &e) < 0)
+            child_fail(report_fd, 125, &e);
+    }
     if (c->cfg.init)
         reexec_init(&c->cfg, bpf, init_fd, report_fd);
     if (storage_rootfs_pivot(0, &e) < 0)
         child_fail(report_fd, 125, &e);
-    child_finish(&c->cfg, bpf, report_fd);
+    child_finish(&c->cfg, bpf, report_fd, NULL);
 }
 
 /* ---- the --init hand-off: JSON {"Config": <as in the snapshot>, "Seccomp": ["hex"...]} ---- */
@@ -617,7 +703,7 @@ int spawn_init_main(void)
     (void)prctl(PR_SET_NAME, SPAWN_INIT_NAME, 0, 0, 0);
     if (storage_rootfs_pivot(0, &e) < 0)
         child_fail(SPAWN_INIT_REPORT_FD, 125, &e);
-    child_finish(&cfg, &bpf, SPAWN_INIT_REPORT_FD);
+    child_finish(&cfg, &bpf, SPAWN_INIT_REPORT_FD, NULL);
 }
 
 /* Compiled seccomp programs by (mode, capabilities, profile): building one with libseccomp
@@ -675,6 +761,20 @@ static const struct seccomp_bpf *compiled_profile(const struct ctr *c, struct er
     return &bpf_cache[k].bpf;
 }
 
+/* The parent's end of a child's report socket: non-blocking, or the child is killed. */
+static int report_end(int fd, pid_t child, pid_t *pid, int *report_fd, struct err *e)
+{
+    if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+        int saved = errno;
+        (void)close(fd);
+        (void)kill(child, SIGKILL); /* reaped by the pid-0 watcher as an orphan */
+        return err_set(e, saved, "set report socket non-blocking");
+    }
+    *pid = child;
+    *report_fd = fd;
+    return 0;
+}
+
 int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_rootfs,
                     int stdin_fd, pid_t *pid, int *report_fd, struct err *e)
 {
@@ -682,8 +782,9 @@ int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_
     if (!bpf)
         return err_wrap(e, "seccomp profile of '%s'", c->name);
     int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return err_set(e, errno, "create report pipe for '%s'", c->name);
+    /* a socket, not a pipe: with -t the pty's master travels back on it */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
+        return err_set(e, errno, "create report socket for '%s'", c->name);
     /* the cgroup namespace comes later, in the child, once it is inside its own group, so
      * that group is the root of what it sees */
     long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
@@ -702,13 +803,135 @@ int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_
         child_main(c, ctr_dir, image_rootfs, stdin_fd, p[1], bpf);
     }
     (void)close(p[1]);
-    if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+    return report_end(p[0], (pid_t)rc, pid, report_fd, e);
+}
+
+/* ---- exec sessions ---- */
+
+/* The exec's stdio: the client's fds as given (-1: /dev/null). */
+static int exec_stdio(const int fds[3], struct err *e)
+{
+    auto_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0)
+        return err_set(e, errno, "open /dev/null");
+    for (int i = 0; i < 3; i++)
+        if (dup2(fds[i] >= 0 ? fds[i] : null, i) < 0)
+            return err_set(e, errno, "set up stdio");
+    return 0;
+}
+
+/* In the container's pid namespace already (berthd cloned it there): its cgroup, then every
+ * other namespace of its init at once through the pidfd, then stdio and the common finish. */
+static __attribute__((noreturn)) void exec_child(const struct ctr *c, int pidfd,
+                                                 const struct spawn_exec *x, int report_fd,
+                                                 const struct seccomp_bpf *bpf)
+{
+    struct err e = {0};
+    if (child_reset(c->sv, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (c->has_cg && cgroup_enter(&c->cg, 0, &e) < 0)
+        child_fail(report_fd, 125, &e);
+    if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) <
+        0) {
+        err_set(&e, errno, "join the namespaces of '%s'", c->name);
+        child_fail(report_fd, 125, &e);
+    }
+    if ((x->tty ? child_pty("/dev/pts/ptmx", NULL, x->rows, x->cols, report_fd, &e)
+                : exec_stdio(x->fds, &e)) < 0)
+        child_fail(report_fd, 125, &e);
+    child_finish(&c->cfg, bpf, report_fd, x);
+}
+
+int spawn_exec(const struct ctr *c, const struct spawn_exec *x, pid_t *pid, int *report_fd,
+               struct err *e)
+{
+    static int pidns_broken;
+    if (pidns_broken)
+        return err_set(e, EIO, "berthd could not return to its own pid namespace: restart it");
+    const struct seccomp_bpf *bpf = compiled_profile(c, e);
+    if (!bpf)
+        return err_wrap(e, "seccomp profile of '%s'", c->name);
+    auto_close int pidfd = c->pid > 0 ? (int)syscall(SYS_pidfd_open, c->pid, 0) : -1;
+    if (pidfd < 0 || (c->pid_start && util_pid_starttime(c->pid) != c->pid_start))
+        return err_set(e, ESRCH, "container %s is not running", c->name);
+    auto_close int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own < 0)
+        return err_set(e, errno, "open berthd's pid namespace");
+    int p[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
+        return err_set(e, errno, "create report socket for an exec in '%s'", c->name);
+    /* the child is born in the container's pid namespace and is still berthd's own child:
+     * its exit status comes straight to the reaper, no intermediate process */
+    if (setns(pidfd, CLONE_NEWPID) < 0) {
         int saved = errno;
         (void)close(p[0]);
-        (void)kill((pid_t)rc, SIGKILL); /* reaped by the pid-0 watcher as an orphan */
-        return err_set(e, saved, "set report pipe non-blocking");
+        (void)close(p[1]);
+        return err_set(e, saved, "enter the pid namespace of '%s'", c->name);
     }
-    *pid = (pid_t)rc;
-    *report_fd = p[0];
-    return 0;
+    long rc = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+    int saved = errno;
+    if (rc == 0) {
+        (void)close(p[0]);
+        exec_child(c, pidfd, x, p[1], bpf);
+    }
+    if (setns(own, CLONE_NEWPID) < 0) {
+        /* cannot happen (a namespace may always go back to its own); if it did, every later
+         * start would land in that container's namespace: refuse them instead */
+        pidns_broken = 1;
+        log_msg(LOG_ERROR, "return to berthd's pid namespace: %s", strerror(errno));
+    }
+    (void)close(p[1]);
+    if (rc < 0) {
+        (void)close(p[0]);
+        return err_set(e, saved, "clone an exec in '%s'", c->name);
+    }
+    return report_end(p[0], (pid_t)rc, pid, report_fd, e);
+}
+
+enum spawn_status spawn_report_read(int fd, struct spawn_report *r, int *pty_fd)
+{
+    for (;;) {
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int) * 2)];
+        } cm;
+        struct spawn_report got;
+        struct iovec iov = {&got, sizeof got};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cm.buf,
+                            .msg_controllen = sizeof cm.buf};
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return SPAWN_WAIT;
+        int saved = errno;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); n >= 0 && h; h = CMSG_NXTHDR(&mh, h)) {
+            if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k; i++) {
+                int got_fd;
+                memcpy(&got_fd, CMSG_DATA(h) + i * sizeof(int), sizeof got_fd);
+                if (n == 1 && *pty_fd < 0)
+                    *pty_fd = got_fd;
+                else
+                    (void)close(got_fd);
+            }
+        }
+        if (n == 1)
+            continue; /* the pty's master: the report follows */
+        if (n == 0)
+            return SPAWN_EXECED;
+        memset(r, 0, sizeof *r);
+        if (n == (ssize_t)sizeof got)
+            *r = got;
+        else {
+            r->exit_code = 125;
+            err_set(&r->e, n < 0 ? saved : 0, "container init failed before exec");
+        }
+        r->e.msg[sizeof r->e.msg - 1] = '\0';
+        return SPAWN_FAILED;
+    }
 }

@@ -19,6 +19,7 @@
 #include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
+#include "core/exec.h"
 #include "core/firewall.h"
 #include "core/log.h"
 #include "core/network.h"
@@ -213,7 +214,7 @@ static void on_child_exit(struct ev_loop *loop, ev_child *w, int revents)
     struct ctr *c = sv_find_by_pid(sv, w->rpid);
     if (c)
         ctr_reaped(c, w->rpid, w->rstatus);
-    else if (!helper_reap(sv, w->rpid, w->rstatus)) {
+    else if (!exec_reaped(sv, w->rpid, w->rstatus) && !helper_reap(sv, w->rpid, w->rstatus)) {
         sv->orphans_reaped++;
         log_msg(LOG_DEBUG, "reaped orphan %d", (int)w->rpid);
     }
@@ -515,6 +516,7 @@ void sv_run(struct sv *sv)
             log_err(&e, "remove cgroup '%s'", sv->cg_parent);
     }
     server_close_all(sv);
+    exec_free_all(sv);
     for (struct ctr *c = sv->ctrs; c;) {
         struct ctr *next = c->next;
         ctr_free(c);

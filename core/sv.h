@@ -51,8 +51,9 @@ struct sv {
     struct client *clients;
     int nclients;
     struct helper *helpers;
-    struct network *nets;   /* oldest first: bridge, host, none, then user networks */
-    struct volume *volumes; /* oldest first */
+    struct exec_session *execs; /* core/exec.c */
+    struct network *nets;       /* oldest first: bridge, host, none, then user networks */
+    struct volume *volumes;     /* oldest first */
     int nvolumes;
     int bridge_subnet_fixed; /* --bridge-subnet given: the snapshot's does not override it */
     const char *bridge_subnet;

@@ -25,6 +25,13 @@ void util_freep(void *p)
     free(*(void **)p);
 }
 
+void util_strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
 void util_closep(const int *fd)
 {
     if (*fd >= 0) {

@@ -13,6 +13,8 @@ struct err;
 
 void util_freep(void *p);
 void util_closep(const int *fd);
+/* Free a NULL-terminated array of malloc'd strings (NULL is fine). */
+void util_strv_free(char **v);
 void util_fclosep(FILE **f);
 void util_closedirp(DIR **d);
 

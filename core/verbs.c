@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@
 #include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
+#include "core/exec.h"
 #include "core/firewall.h"
 #include "core/log.h"
 #include "core/network.h"
 #include "core/seccomp.h"
+#include "core/spawn.h"
 #include "core/server.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -44,7 +47,7 @@
 /* Options that take a boolean (1/0/true/false), checked for every verb. */
 #define BOOL_KEYS                                                                                  \
     " all rm read_only open_stdin tty attach stdin force volumes proxy follow timestamps "         \
-    "privileged init "
+    "privileged init detach "
 
 struct verb {
     const char *name;
@@ -213,6 +216,35 @@ static int env_set(char **env, size_t *n, const char *kv)
             return 0;
         }
     env[(*n)++] = dup;
+    return 0;
+}
+
+static int env_has(char **env, const char *key)
+{
+    size_t kl = strlen(key);
+    for (; env && *env; env++)
+        if (strncmp(*env, key, kl) == 0 && (*env)[kl] == '=')
+            return 1;
+    return 0;
+}
+
+/* "ROWSxCOLS" (a client's terminal size) into *ROWS and *COLS. */
+static int parse_tty_size(const char *v, unsigned short *rows, unsigned short *cols)
+{
+    char *x;
+    long long r, c;
+    struct err e = {0};
+    if (!v || !(x = strchr(v, 'x')))
+        return -1;
+    char buf[16];
+    if ((size_t)(x - v) >= sizeof buf)
+        return -1;
+    memcpy(buf, v, (size_t)(x - v));
+    buf[x - v] = 0;
+    if (util_parse_int(buf, 1, 65535, &r, &e) < 0 || util_parse_int(x + 1, 1, 65535, &c, &e) < 0)
+        return -1;
+    *rows = (unsigned short)r;
+    *cols = (unsigned short)c;
     return 0;
 }
 
@@ -591,10 +623,6 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
     cfg->read_only = flag(req, "read_only");
     cfg->open_stdin = flag(req, "open_stdin") || flag(req, "stdin");
     cfg->tty = flag(req, "tty");
-    if (cfg->tty) {
-        client_reply_err(cl, 400, "tty is not supported yet");
-        return -1;
-    }
     if (ctr_parse_network(proto_opt(req, "network"), cfg, &e) < 0) {
         client_reply_err(cl, 400, "%s", e.msg);
         return -1;
@@ -769,7 +797,7 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
     }
 
     /* environment: image's, then the request's overriding by key */
-    cfg->env = strv_dup(icfg.env, nenv);
+    cfg->env = strv_dup(icfg.env, nenv + 1);
     if (!cfg->env)
         goto oom;
     size_t have = 0;
@@ -778,6 +806,8 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
     for (size_t i = 0; i < nenv; i++)
         if (env_set(cfg->env, &have, vals[i]) < 0)
             goto oom;
+    if (cfg->tty && !env_has(cfg->env, "TERM") && env_set(cfg->env, &have, "TERM=xterm") < 0)
+        goto oom; /* DESIGN §16; the image's or the user's TERM wins */
 
     v = proto_opt(req, "workdir");
     if (v && *v && v[0] != '/') {
@@ -865,6 +895,13 @@ static void start_for(struct client *cl, const struct proto_req *req, struct ctr
             (void)close(c->stdin_fd);
         c->stdin_fd = fd;
     }
+    c->tty_rows = c->tty_cols = 0;
+    if (proto_opt(req, "tty_size") &&
+        parse_tty_size(proto_opt(req, "tty_size"), &c->tty_rows, &c->tty_cols) < 0) {
+        client_reply_err(cl, 400, "invalid tty_size '%s': want ROWSxCOLS",
+                         proto_opt(req, "tty_size"));
+        return;
+    }
     begin_op(cl, OP_START, c);
     cl->op_attach = flag(req, "attach");
     if (ctr_handle(c, CTR_EV_START, 0, &e) < 0 && cl->op == OP_START) {
@@ -876,9 +913,152 @@ static void start_for(struct client *cl, const struct proto_req *req, struct ctr
 
 static void v_run(struct client *cl, const struct proto_req *req)
 {
+    unsigned short rows, cols;
+    const char *ts = proto_opt(req, "tty_size");
+    if (ts && parse_tty_size(ts, &rows, &cols) < 0) {
+        client_reply_err(cl, 400, "invalid tty_size '%s': want ROWSxCOLS", ts);
+        return;
+    }
     struct ctr *c = do_create(cl, req);
     if (c)
         start_for(cl, req, c);
+}
+
+/* ---- exec and attach ---- */
+
+/* The container's environment with the exec's entries (checked) overriding by key, and TERM
+ * for a pty when nobody set it; NULL after replying. */
+static char **exec_env(struct client *cl, const struct proto_req *req, const struct ctr *c, int tty)
+{
+    const char *vals[CTR_ENV_MAX + 1];
+    size_t nenv = proto_opt_all(req, "env", vals, CTR_ENV_MAX + 1);
+    if (nenv > CTR_ENV_MAX) {
+        client_reply_err(cl, 400, "too many environment entries (at most %d)", CTR_ENV_MAX);
+        return NULL;
+    }
+    for (size_t i = 0; i < nenv; i++)
+        if (!strchr(vals[i], '=') || vals[i][0] == '=' || strlen(vals[i]) >= CTR_STR_MAX) {
+            client_reply_err(cl, 400, "invalid environment entry '%s': want KEY=VALUE", vals[i]);
+            return NULL;
+        }
+    char **env = strv_dup(c->cfg.env, nenv + 1);
+    size_t have = 0;
+    while (env && env[have])
+        have++;
+    for (size_t i = 0; env && i < nenv; i++)
+        if (env_set(env, &have, vals[i]) < 0)
+            goto oom;
+    if (env && tty && !env_has(env, "TERM") && env_set(env, &have, "TERM=xterm") < 0)
+        goto oom;
+    if (env)
+        return env;
+oom:
+    util_strv_free(env);
+    client_reply_err(cl, 500, "out of memory");
+    return NULL;
+}
+
+/* exec NAME [detach=1] [tty=1] [stdin=1] [env=K=V]... [workdir=DIR] [user=U] [privileged=1]
+ * [tty_size=RxC] -- CMD...: without tty or detach the client's stdin, stdout and stderr come
+ * with the request, in that order (stdin is used only with stdin=1). */
+static void v_exec(struct client *cl, const struct proto_req *req)
+{
+    struct err e = {0};
+    struct spawn_exec x = {.fds = {-1, -1, -1}};
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c || refused(cl, c, CTR_REQ_EXEC, req->pos[0].s))
+        return;
+    if (req->ncmd == 0) {
+        client_reply_err(cl, 400, "exec needs a command");
+        return;
+    }
+    if (req->ncmd > CTR_ARGS_MAX) {
+        client_reply_err(cl, 400, "too many command words (at most %d)", CTR_ARGS_MAX);
+        return;
+    }
+    for (size_t i = 0; i < req->ncmd; i++)
+        if (req->cmd[i].len >= CTR_STR_MAX || memchr(req->cmd[i].s, 0, req->cmd[i].len)) {
+            client_reply_err(cl, 400, "invalid command word %zu", i);
+            return;
+        }
+    x.workdir = proto_opt(req, "workdir");
+    if (x.workdir && x.workdir[0] != '/') {
+        client_reply_err(cl, 400,
+                         "the working directory '%s' is invalid, it needs to be an "
+                         "absolute path",
+                         x.workdir);
+        return;
+    }
+    x.user = proto_opt(req, "user");
+    if (x.user && !*x.user)
+        x.user = NULL;
+    x.tty = flag(req, "tty");
+    x.privileged = flag(req, "privileged");
+    int detach = flag(req, "detach");
+    const char *ts = proto_opt(req, "tty_size");
+    if (ts && parse_tty_size(ts, &x.rows, &x.cols) < 0) {
+        client_reply_err(cl, 400, "invalid tty_size '%s': want ROWSxCOLS", ts);
+        return;
+    }
+    if (!x.tty && !detach) {
+        if (cl->nfds < 3) {
+            client_reply_err(cl, 400,
+                             "exec needs the client's stdin, stdout and stderr passed "
+                             "with the request (or detach=1)");
+            return;
+        }
+        for (int i = 0; i < 3; i++)
+            x.fds[i] = client_take_fd(cl);
+        if (!flag(req, "stdin"))
+            util_closep(&x.fds[0]), x.fds[0] = -1;
+    }
+    x.env = exec_env(cl, req, c, x.tty);
+    x.argv = calloc(req->ncmd + 1, sizeof *x.argv);
+    if (x.env && !x.argv)
+        client_reply_err(cl, 500, "out of memory");
+    for (size_t i = 0; x.argv && i < req->ncmd; i++)
+        x.argv[i] = (char *)req->cmd[i].s; /* only read, by the child (execve wants char *) */
+    if (x.env && x.argv) {
+        if (exec_start(c, &x, detach, cl, &e) == 0)
+            cl->op = OP_EXEC; /* answered when the command runs (or fails) */
+        else
+            client_reply_err(cl, e.code == ESRCH ? 409 : 500, "%s", e.msg);
+    }
+    for (int i = 0; i < 3; i++)
+        util_closep(&x.fds[i]); /* the child has its own copies */
+    free(x.argv);
+    util_strv_free(x.env);
+}
+
+/* attach NAME: the container's output as a stream (as run's), ending with its exit; with -i
+ * the client gets where its stdin goes (the pty master, or the stdin pipe berthd holds)
+ * passed with the ok. */
+static void v_attach(struct client *cl, const struct proto_req *req)
+{
+    struct ctr *c = find_or_reply(cl, req->pos[0].s);
+    if (!c)
+        return;
+    if (c->state == CTR_PAUSED) {
+        client_reply_err(cl, 409, "you cannot attach to a paused container, unpause it first");
+        return;
+    }
+    if (c->state != CTR_RUNNING || c->start_pending) {
+        client_reply_err(cl, 409, "you cannot attach to a stopped container, start it first");
+        return;
+    }
+    int in = c->cfg.tty ? logfile_pty(&c->log) : c->stdin_hold;
+    if (in >= 0 && (c->cfg.open_stdin || c->cfg.tty)) {
+        int dup = fcntl(in, F_DUPFD_CLOEXEC, 3);
+        if (dup >= 0)
+            (void)client_send_fd(cl, dup);
+    }
+    begin_op(cl, OP_ATTACH, c);
+    cJSON *j = view_created(c);
+    if (j) {
+        cJSON_AddBoolToObject(j, "Tty", c->cfg.tty);
+        cJSON_AddBoolToObject(j, "OpenStdin", c->cfg.open_stdin);
+    }
+    client_reply_json(cl, j);
 }
 
 /* ---- lifecycle ---- */
@@ -1885,8 +2065,8 @@ static const struct verb verbs[] = {
     {"info", v_info, " ", 0, 0, 0},
     {"shutdown", v_shutdown, " ", 0, 0, 0},
     {"create", v_create, CREATE_KEYS, 0, 0, 1},
-    {"run", v_run, CREATE_KEYS "attach stdin ", 0, 0, 1},
-    {"start", v_start, " attach stdin ", 1, 1, 0},
+    {"run", v_run, CREATE_KEYS "attach stdin tty_size ", 0, 0, 1},
+    {"start", v_start, " attach stdin tty_size ", 1, 1, 0},
     {"stop", v_stop, " timeout ", 1, 1, 0},
     {"restart", v_restart, " timeout ", 1, 1, 0},
     {"kill", v_kill, " signal proxy ", 1, 1, 0},
@@ -1899,6 +2079,8 @@ static const struct verb verbs[] = {
     {"logs", v_logs, " follow tail since until timestamps ", 1, 1, 0},
     {"events", v_events, " since until filter ", 0, 0, 0},
     {"image", v_image, " name force all progress ", 1, 65, 0},
+    {"exec", v_exec, " detach tty stdin env workdir user privileged tty_size ", 1, 1, 1},
+    {"attach", v_attach, " ", 1, 1, 0},
     {"export", v_export, " ", 1, 1, 0},
     {"diff", v_diff, " ", 1, 1, 0},
     {"stats", v_stats, " ", 0, 64, 0},

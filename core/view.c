@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/ctr.h"
+#include "core/exec.h"
 #include "core/network.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -259,6 +260,7 @@ cJSON *view_inspect(const struct ctr *c)
     cJSON_AddStringToObject(j, "Driver", "overlay");
     cJSON_AddStringToObject(j, "Platform", "linux");
     cJSON_AddBoolToObject(j, "ManualStop", c->manual_stop);
+    cJSON_AddItemToObject(j, "ExecIDs", exec_ids_json(c->sv, c));
 
     cJSON *hc = cJSON_AddObjectToObject(j, "HostConfig");
     if (hc) {

@@ -61,6 +61,10 @@ void client_close(struct client_conn *c)
     if (c->fd >= 0)
         (void)close(c->fd); /* nothing to do about a failed close of a socket we read to EOF */
     c->fd = -1;
+    for (int i = 0; i < c->nrfds; i++)
+        (void)close(c->rfds[i]);
+    c->nrfds = 0;
+    c->io = NULL;
     proto_buf_free(&c->in);
     c->in_off = 0;
     c->fwd_target = NULL;
@@ -86,26 +90,44 @@ int client_connect(struct client_conn *c, struct err *e)
 
 int client_send(struct client_conn *c, const struct proto_buf *req, int pass_fd, struct err *e)
 {
+    return client_send_fds(c, req, &pass_fd, pass_fd >= 0 ? 1 : 0, e);
+}
+
+int client_take_fd(struct client_conn *c)
+{
+    if (c->nrfds == 0)
+        return -1;
+    int fd = c->rfds[0];
+    memmove(c->rfds, c->rfds + 1, (size_t)(c->nrfds - 1) * sizeof c->rfds[0]);
+    c->nrfds--;
+    return fd;
+}
+
+int client_send_fds(struct client_conn *c, const struct proto_buf *req, const int *fds, int nfds,
+                    struct err *e)
+{
     static char nl[1] = {'\n'};
     struct iovec iov[2] = {{req->data, req->len}, {nl, 1}};
     union {
         struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * CTL_FDS_MAX)];
     } cm;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 
     if (req->len + 1 > CTL_LINE_MAX)
         return err_set(e, E2BIG, "request of %zu bytes is over the %d bytes berthd accepts",
                        req->len + 1, CTL_LINE_MAX);
-    if (pass_fd >= 0) {
+    if (nfds > CTL_FDS_MAX)
+        return err_set(e, E2BIG, "at most %d fds go with a request", CTL_FDS_MAX);
+    if (nfds > 0) {
         memset(&cm, 0, sizeof cm);
         msg.msg_control = cm.buf;
-        msg.msg_controllen = sizeof cm.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
         struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
         h->cmsg_level = SOL_SOCKET;
         h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+        h->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(h), fds, sizeof(int) * (size_t)nfds);
     }
     while (msg.msg_iovlen > 0) {
         ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
@@ -151,32 +173,198 @@ static void forward_signal(const char *target, int sig)
         client_error("forward %s: %s", util_signal_name(sig), body);
 }
 
-static void forward_pending(const char *target)
+/* Signals caught while reading: SIGWINCH resizes the pty; the others go to the container, or,
+ * when nothing forwards them, end the client as they would have (its terminal restored). */
+static void on_signals(struct client_conn *c)
 {
     unsigned char sigs[64];
     ssize_t n = read(sig_pipe[0], sigs, sizeof sigs);
-    for (ssize_t i = 0; i < n; i++)
-        forward_signal(target, sigs[i]);
+    for (ssize_t i = 0; i < n; i++) {
+        if (sigs[i] == SIGWINCH) {
+            if (c->io && c->io->winch_fd >= 0)
+                tty_copy_size(STDIN_FILENO, c->io->winch_fd);
+        } else if (c->fwd_target) {
+            forward_signal(c->fwd_target, sigs[i]);
+        } else {
+            tty_restore();
+            exit(128 + sigs[i]);
+        }
+    }
 }
 
-/* Read what the socket has, forwarding the signals that arrive meanwhile. 0 at EOF. */
+/* Stdin (read only when nothing is pending) through the detach filter into the buffer. */
+static void io_read_stdin(struct client_io *io)
+{
+    unsigned char raw[4096];
+    ssize_t n = read(io->in_fd, raw, sizeof raw);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        io->in_fd = -1; /* EOF (or an unreadable stdin): nothing more to send */
+        return;
+    }
+    io->off = 0;
+    if (tty_detach_filter(&io->detach, raw, (size_t)n, io->buf, &io->len))
+        io->detached = 1;
+}
+
+static void io_write_to(struct client_io *io)
+{
+    ssize_t n = write(io->to_fd, io->buf + io->off, io->len - io->off);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n < 0) {
+        /* the container's stdin is gone (EPIPE, EIO): stop sending */
+        io->to_fd = io->in_fd = -1;
+        io->len = io->off = 0;
+        return;
+    }
+    io->off += (size_t)n;
+    if (io->off == io->len)
+        io->off = io->len = 0;
+}
+
+/* Returns 0 while the pty is open, 1 once it is closed (EOF or EIO). */
+static int io_copy_from(struct client_io *io)
+{
+    char chunk[READ_CHUNK];
+    ssize_t n = read(io->from_fd, chunk, sizeof chunk);
+    struct err ignored = {0};
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return 0;
+    if (n <= 0) {
+        io->from_fd = -1;
+        io->hangup = 1;
+        return 1;
+    }
+    /* a stdout nobody reads any more: the process is left to find out itself */
+    (void)util_write_all(STDOUT_FILENO, chunk, (size_t)n, &ignored);
+    return 0;
+}
+
+int client_io_begin(struct client_conn *c, struct client_io *io, int fd, int tty, int interactive,
+                    int from_pty, const char *detach_keys, const char *target, struct err *e)
+{
+    if (tty_detach_parse(detach_keys ? detach_keys : TTY_DETACH_DEFAULT, io->detach.keys,
+                         &io->detach.n, e) < 0) {
+        if (fd >= 0)
+            (void)close(fd);
+        return -1;
+    }
+    if (fd >= 0) {
+        if (c->nrfds < (int)ARRAY_LEN(c->rfds))
+            c->rfds[c->nrfds++] = fd; /* closed with the connection */
+        else
+            (void)close(fd);
+        (void)fcntl(fd, F_SETFL, O_NONBLOCK); /* cannot fail on a pty or a pipe */
+        if (interactive) {
+            io->in_fd = STDIN_FILENO;
+            io->to_fd = fd;
+        }
+        if (tty) {
+            io->winch_fd = fd;
+            tty_copy_size(STDIN_FILENO, fd); /* an attach: the terminal may differ from the last */
+        }
+        if (from_pty)
+            io->from_fd = fd;
+    }
+    /* a container whose stdin went away must not kill us on the next write */
+    (void)signal(SIGPIPE, SIG_IGN);
+    if (tty && interactive && isatty(STDIN_FILENO) && tty_raw(STDIN_FILENO, e) < 0)
+        return -1;
+    c->io = io;
+    return client_forward_signals(c, target, e);
+}
+
+void client_io_drain(struct client_io *io)
+{
+    for (int rounds = 0; io->from_fd >= 0 && rounds < 4096; rounds++) {
+        int fd = io->from_fd;
+        if (io_copy_from(io) == 0 && io->from_fd == fd) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            if (poll(&p, 1, 0) <= 0)
+                break; /* empty now */
+        }
+    }
+}
+
+/* Wait until the socket is readable, forwarding signals and doing c->io's copying meanwhile.
+ * Returns 1 when readable, 0 when the detach keys were typed. */
+static int conn_wait(struct client_conn *c, struct err *e)
+{
+    for (;;) {
+        struct client_io *io = c->io;
+        if (io && io->detached && io->off == io->len)
+            return 0;
+        struct pollfd p[5] = {{.fd = c->fd, .events = POLLIN},
+                              {.fd = sig_pipe[0], .events = POLLIN}};
+        nfds_t n = 2;
+        int k_in = -1, k_to = -1, k_from = -1;
+        if (io && io->in_fd >= 0 && io->len == 0 && !io->detached) {
+            k_in = (int)n;
+            p[n++] = (struct pollfd){.fd = io->in_fd, .events = POLLIN};
+        }
+        if (io && io->to_fd >= 0 && io->len > io->off) {
+            k_to = (int)n;
+            p[n++] = (struct pollfd){.fd = io->to_fd, .events = POLLOUT};
+        }
+        if (io && io->from_fd >= 0) {
+            k_from = (int)n;
+            p[n++] = (struct pollfd){.fd = io->from_fd, .events = POLLIN};
+        }
+        if (poll(p, n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(e, errno, "poll berthd connection");
+        }
+        if (p[1].revents & POLLIN)
+            on_signals(c);
+        if (k_in >= 0 && p[k_in].revents)
+            io_read_stdin(io);
+        if (k_to >= 0 && p[k_to].revents)
+            io_write_to(io);
+        if (io && io->len > io->off && io->to_fd < 0)
+            io->len = io->off = 0; /* nowhere to send it */
+        if (k_from >= 0 && p[k_from].revents)
+            (void)io_copy_from(io);
+        if (p[0].revents)
+            return 1;
+    }
+}
+
+/* Read what the socket has (and the fds passed with it), forwarding signals and doing c->io's
+ * plumbing meanwhile. 0 at EOF (or when the detach keys were typed). */
 static ssize_t conn_read(struct client_conn *c, void *buf, size_t size, struct err *e)
 {
     for (;;) {
-        if (c->fwd_target && sig_pipe[0] >= 0) {
-            struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN},
-                                  {.fd = sig_pipe[0], .events = POLLIN}};
-            if (poll(p, 2, -1) < 0) {
-                if (errno == EINTR)
-                    continue;
-                return err_set(e, errno, "poll berthd connection");
-            }
-            if (p[1].revents & POLLIN)
-                forward_pending(c->fwd_target);
-            if (!p[0].revents)
-                continue;
+        if ((c->fwd_target || c->io) && sig_pipe[0] >= 0) {
+            int rc = conn_wait(c, e);
+            if (rc <= 0)
+                return rc;
         }
-        ssize_t n = read(c->fd, buf, size);
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } cm;
+        struct iovec iov = {buf, size};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cm.buf,
+                            .msg_controllen = sizeof cm.buf};
+        ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); n >= 0 && h; h = CMSG_NXTHDR(&mh, h)) {
+            if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+                if ((size_t)c->nrfds < ARRAY_LEN(c->rfds))
+                    c->rfds[c->nrfds++] = fd;
+                else
+                    (void)close(fd);
+            }
+        }
         if (n >= 0)
             return n;
         if (errno != EINTR)
@@ -238,9 +426,15 @@ static int read_reply(struct client_conn *c, const char **body, struct err *e)
 int client_call(struct client_conn *c, const struct proto_buf *req, int pass_fd, const char **body,
                 struct err *e)
 {
+    return client_call_fds(c, req, &pass_fd, pass_fd >= 0 ? 1 : 0, body, e);
+}
+
+int client_call_fds(struct client_conn *c, const struct proto_buf *req, const int *fds, int nfds,
+                    const char **body, struct err *e)
+{
     if (c->fd < 0 && client_connect(c, e) < 0)
         return -1;
-    if (client_send(c, req, pass_fd, e) < 0) {
+    if (client_send_fds(c, req, fds, nfds, e) < 0) {
         /* berthd may have answered (413, 403) and closed before reading all of it */
         struct err ignored = {0};
         int code = (e->code == EPIPE || e->code == ECONNRESET) ? read_reply(c, body, &ignored) : -1;
@@ -344,7 +538,7 @@ static void on_signal(int sig)
 
 int client_forward_signals(struct client_conn *c, const char *target, struct err *e)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH};
     struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
 
     if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -397,6 +591,10 @@ int client_attach(struct client_conn *c)
     int rc = client_stream(c, on_attach_line, &a, &e);
 
     proto_buf_free(&a.data);
+    if (c->io && c->io->detached)
+        return 0; /* the detach keys: the container runs on */
+    if (c->io)
+        client_io_drain(c->io); /* an exec's last output, still in its pty */
     if (rc == 1 && a.status >= 0)
         return a.status;
     if (rc < 0)

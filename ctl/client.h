@@ -11,9 +11,11 @@
 #include <stdio.h>
 
 #include "ctl/proto.h"
+#include "ctl/tty.h"
 
 struct err;
 struct cJSON;
+struct client_conn;
 
 #define CLIENT_VERSION        "0.1.0"
 #define CLIENT_SOCKET_DEFAULT "/run/berth/berth.sock"
@@ -32,12 +34,44 @@ const char *client_socket(void);
 /* Print "berth: MESSAGE\n" on stderr. */
 void client_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The byte plumbing a client does itself while it reads a stream (attach, run -t, exec -t):
+ * its stdin into a pty master or the container's stdin pipe (with Docker's detach keys), an
+ * exec's pty output to its stdout, and the window size on SIGWINCH. Every fd is -1 when
+ * unused; the fds are the caller's. */
+struct client_io {
+    int in_fd;    /* copy from here (the client's stdin) ... */
+    int to_fd;    /* ... to here (non-blocking) */
+    int from_fd;  /* copy from here (an exec's pty master, non-blocking) to stdout */
+    int winch_fd; /* the pty master to resize from stdin's terminal */
+    struct tty_detach detach;
+    int detached; /* the detach keys were typed: the stream stops */
+    int hangup;   /* from_fd reported the pty closed */
+    unsigned char buf[4096 + TTY_DETACH_MAX];
+    size_t len, off; /* stdin bytes not yet written to TO_FD */
+};
+#define CLIENT_IO_INIT                                                                             \
+    {                                                                                              \
+        .in_fd = -1, .to_fd = -1, .from_fd = -1, .winch_fd = -1                                    \
+    }
+/* Set up IO on C after an ok reply: FD (passed with it, or -1) is a pty master (TTY) or the
+ * container's stdin pipe. With INTERACTIVE our stdin is copied into it (through DETACH_KEYS,
+ * NULL for Docker's default); with FROM_PTY the pty's output comes to our stdout; with TTY and
+ * INTERACTIVE our terminal goes raw (restored at exit) and SIGWINCH resizes the pty. Signals
+ * go to TARGET (NULL: not forwarded). Takes FD. */
+int client_io_begin(struct client_conn *c, struct client_io *io, int fd, int tty, int interactive,
+                    int from_pty, const char *detach_keys, const char *target, struct err *e);
+/* Copy what FROM_FD has now to stdout (after the stream ended). */
+void client_io_drain(struct client_io *io);
+
 /* One connection to berthd. Zero-initialise with CLIENT_CONN_INIT; client_close() frees it. */
 struct client_conn {
     int fd;
     const char *fwd_target; /* while forwarding signals: the container they go to (not owned) */
     struct proto_buf in;    /* bytes received and not yet consumed from IN_OFF */
     size_t in_off;
+    int rfds[4]; /* fds berthd passed with its replies, not taken yet */
+    int nrfds;
+    struct client_io *io; /* while reading: plumbing to do meanwhile (not owned) */
 };
 #define CLIENT_CONN_INIT                                                                           \
     {                                                                                              \
@@ -53,6 +87,11 @@ int client_connect(struct client_conn *c, struct err *e);
 /* Send REQ (a request without its newline) plus '\n'. When PASS_FD >= 0 it travels as
  * SCM_RIGHTS with the line's first byte (the fd stays the caller's). Blocks. */
 int client_send(struct client_conn *c, const struct proto_buf *req, int pass_fd, struct err *e);
+/* The same with N (at most 3) fds, in order. */
+int client_send_fds(struct client_conn *c, const struct proto_buf *req, const int *fds, int n,
+                    struct err *e);
+/* The oldest fd berthd passed on C (now the caller's), or -1. */
+int client_take_fd(struct client_conn *c);
 /* Read the next line: 1 with *LINE (NUL-terminated, without '\n', valid until the next read)
  * and *LEN, 0 at EOF, -1 on error or a line over CLIENT_LINE_MAX. Blocks; while forwarding
  * signals (client_forward_signals) it also forwards those that arrive. */
@@ -62,6 +101,9 @@ int client_read_line(struct client_conn *c, char **line, size_t *len, struct err
  * read on C; -1 on a transport error or a malformed reply, with E set. */
 int client_call(struct client_conn *c, const struct proto_buf *req, int pass_fd, const char **body,
                 struct err *e);
+/* The same passing NFDS fds. */
+int client_call_fds(struct client_conn *c, const struct proto_buf *req, const int *fds, int nfds,
+                    const char **body, struct err *e);
 
 /* Read the lines of a stream after its "ok" and pass each to FN until "end". FN returns 0 to
  * go on, 1 to stop early, -1 to fail (after filling E). An "err CODE MSG" line fails with MSG.
@@ -77,7 +119,9 @@ int client_split_line(char *line, size_t len, char **head, size_t nhead, struct 
 
 /* From now on, SIGINT SIGTERM SIGHUP SIGUSR1 SIGUSR2 received by the client are sent to
  * TARGET (kept by the caller) as "kill TARGET signal=SIG proxy=1" on a second connection while
- * C's lines are read. Handlers only write to a CLOEXEC self-pipe. */
+ * C's lines are read. Handlers only write to a CLOEXEC self-pipe. With TARGET NULL they are
+ * not forwarded: the client restores its terminal and exits 128+N instead. SIGWINCH resizes
+ * c->io's pty either way. */
 int client_forward_signals(struct client_conn *c, const char *target, struct err *e);
 
 /* Follow an attach stream (after its "ok"): "out 1|2" data goes byte-exactly to stdout or

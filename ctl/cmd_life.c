@@ -47,10 +47,11 @@ static int each_command(int argc, char **argv, const struct client_spec *spec,
     return each_parsed(&a, spec, flag_words, tmpl);
 }
 
-enum { START_ATTACH, START_INTERACTIVE, START_NFLAGS };
+enum { START_ATTACH, START_INTERACTIVE, START_DETACH_KEYS, START_NFLAGS };
 static const struct client_flag start_flags[START_NFLAGS] = {
     [START_ATTACH] = {'a', "attach", 0},
     [START_INTERACTIVE] = {'i', "interactive", 0},
+    [START_DETACH_KEYS] = {0, "detach-keys", 1},
 };
 
 /* A start that attaches is run-like: its errors exit 125 even when its flags are bad. */
@@ -74,6 +75,7 @@ int cmd_start(int argc, char **argv)
     auto_args struct client_args a = {0};
     auto_buf struct proto_buf req = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct client_io io = CLIENT_IO_INIT;
     struct err e = {0};
     const char *body;
 
@@ -92,8 +94,12 @@ int cmd_start(int argc, char **argv)
         client_error("no such container: %s", a.pos[0]);
         return CLIENT_EXIT_ENGINE;
     }
+    char size[32];
     if (proto_buf_word(&req, "start") < 0 || proto_buf_opt(&req, "attach", "1") < 0 ||
-        (in && proto_buf_opt(&req, "stdin", "1") < 0) || proto_buf_word(&req, a.pos[0]) < 0) {
+        (in && proto_buf_opt(&req, "stdin", "1") < 0) ||
+        (tty_size_word(STDOUT_FILENO, size, sizeof size) == 0 &&
+         proto_buf_opt(&req, "tty_size", size) < 0) ||
+        proto_buf_word(&req, a.pos[0]) < 0) {
         client_error("build request: %s", strerror(errno));
         return CLIENT_EXIT_ENGINE;
     }
@@ -107,7 +113,10 @@ int cmd_start(int argc, char **argv)
         client_error("%s", body);
         return code == 500 ? proto_start_exit_code(body) : CLIENT_EXIT_ENGINE;
     }
-    if (client_forward_signals(&c, a.pos[0], &e) < 0)
+    /* a pty master comes with the ok of a container made with -t: we copy our terminal in */
+    int pty = client_take_fd(&c);
+    if (client_io_begin(&c, &io, pty, pty >= 0, in && pty >= 0, 0,
+                        client_args_last(&a, START_DETACH_KEYS), a.pos[0], &e) < 0)
         client_error("%s", err_str(&e));
     return client_attach(&c);
 }

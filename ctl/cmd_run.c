@@ -59,6 +59,8 @@ enum {
     RUN_VOLUME,
     RUN_TMPFS,
     RUN_MOUNT,
+    RUN_DETACH_KEYS,
+    RUN_SIG_PROXY,
     RUN_NFLAGS,
 };
 
@@ -99,6 +101,8 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_VOLUME] = {'v', "volume", 1},
     [RUN_TMPFS] = {0, "tmpfs", 1},
     [RUN_MOUNT] = {0, "mount", 1},
+    [RUN_DETACH_KEYS] = {0, "detach-keys", 1},
+    [RUN_SIG_PROXY] = {0, "sig-proxy", 0},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -178,6 +182,19 @@ static int put_env_file(struct proto_buf *req, const char *path, struct err *e)
         if (put_env(req, line, e) < 0)
             return err_wrap(e, "env file '%s'", path);
     }
+    return 0;
+}
+
+int run_put_envs(struct proto_buf *req, const struct client_args *a, int env_flag,
+                 int env_file_flag, struct err *e)
+{
+    /* Docker's order: the env files first, then -e, so -e overrides */
+    for (size_t i = 0; i < a->nopts; i++)
+        if (a->opts[i].flag == env_file_flag && put_env_file(req, a->opts[i].val, e) < 0)
+            return -1;
+    for (size_t i = 0; i < a->nopts; i++)
+        if (a->opts[i].flag == env_flag && put_env(req, a->opts[i].val, e) < 0)
+            return -1;
     return 0;
 }
 
@@ -288,16 +305,16 @@ static int build_request(struct proto_buf *req, const struct client_spec *spec,
     for (size_t i = 0; i < a->nopts; i++)
         if (put_flag(req, &a->opts[i], e) < 0)
             return -1;
-    /* Docker's order: the env files first, then -e, so -e overrides */
-    for (size_t i = 0; i < a->nopts; i++)
-        if (a->opts[i].flag == RUN_ENV_FILE && put_env_file(req, a->opts[i].val, e) < 0)
-            return -1;
-    for (size_t i = 0; i < a->nopts; i++)
-        if (a->opts[i].flag == RUN_ENV && put_env(req, a->opts[i].val, e) < 0)
-            return -1;
+    if (run_put_envs(req, a, RUN_ENV, RUN_ENV_FILE, e) < 0)
+        return -1;
     if (attach && put_opt(req, "attach", "1", e) < 0)
         return -1;
     if (with_stdin && put_opt(req, "stdin", "1", e) < 0)
+        return -1;
+    char size[32];
+    if (attach && client_args_bool(a, RUN_TTY) &&
+        tty_size_word(STDOUT_FILENO, size, sizeof size) == 0 &&
+        put_opt(req, "tty_size", size, e) < 0)
         return -1;
     if (a->npos > 1 && proto_buf_word(req, "--") < 0)
         return err_set(e, errno, "build request");
@@ -340,6 +357,7 @@ static int run_common(int argc, char **argv, int is_run)
     auto_args struct client_args a = {0};
     auto_buf struct proto_buf req = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    struct client_io io = CLIENT_IO_INIT;
     struct err e = {0};
     char id[CTR_ID_LEN + 1];
     const char *body;
@@ -349,11 +367,24 @@ static int run_common(int argc, char **argv, int is_run)
         return rc > 0 ? 0 : CLIENT_EXIT_ENGINE;
     int attach = is_run && !client_args_bool(&a, RUN_DETACH);
     int in = attach && client_args_bool(&a, RUN_INTERACTIVE);
-    if (build_request(&req, &spec, &a, attach, in, &e) < 0) {
+    int tty = client_args_bool(&a, RUN_TTY);
+    const char *keys = client_args_last(&a, RUN_DETACH_KEYS);
+    unsigned char kb[TTY_DETACH_MAX];
+    size_t nk;
+    if (keys && tty_detach_parse(keys, kb, &nk, &e) < 0) {
         client_error("%s", err_str(&e));
         return CLIENT_EXIT_ENGINE;
     }
-    int code = client_call(&c, &req, in ? STDIN_FILENO : -1, &body, &e);
+    if (tty && in && !isatty(STDIN_FILENO)) {
+        client_error("the input device is not a TTY");
+        return CLIENT_EXIT_ENGINE;
+    }
+    /* with -t stdin is the pty: we copy our terminal into its master, passed back with the ok */
+    if (build_request(&req, &spec, &a, attach, in && !tty, &e) < 0) {
+        client_error("%s", err_str(&e));
+        return CLIENT_EXIT_ENGINE;
+    }
+    int code = client_call(&c, &req, in && !tty ? STDIN_FILENO : -1, &body, &e);
     if (code < 0) {
         client_error("%s", err_str(&e));
         return CLIENT_EXIT_ENGINE;
@@ -371,7 +402,9 @@ static int run_common(int argc, char **argv, int is_run)
         return 0;
     }
     /* the container runs already: without forwarding it is still worth showing its output */
-    if (client_forward_signals(&c, id, &e) < 0)
+    int proxy = !client_args_last(&a, RUN_SIG_PROXY) || client_args_bool(&a, RUN_SIG_PROXY);
+    if (client_io_begin(&c, &io, client_take_fd(&c), tty, in && tty, 0, keys, proxy ? id : NULL,
+                        &e) < 0)
         client_error("%s", err_str(&e));
     return client_attach(&c);
 }

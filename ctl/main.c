@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl/client.h"
+#include "ctl/cmd_exec.h"
 #include "ctl/cmd_life.h"
 #include "ctl/cmd_logs.h"
 #include "ctl/cmd_misc.h"
@@ -13,13 +14,6 @@
 #include "ctl/cmd_run.h"
 #include "ctl/cmd_stats.h"
 #include "core/util.h"
-
-static int cmd_unsupported(int argc, char **argv)
-{
-    (void)argc;
-    client_error("%s is not supported yet", argv[0]);
-    return CLIENT_EXIT_FAIL;
-}
 
 static const struct {
     const char *name;
@@ -51,8 +45,8 @@ static const struct {
     {"version", cmd_version, "Show the berth version information"},
     {"ping", cmd_ping, "Check that berthd answers"},
     {"shutdown", cmd_shutdown, "Stop every container and berthd"},
-    {"exec", cmd_unsupported, NULL},
-    {"attach", cmd_unsupported, NULL},
+    {"exec", cmd_exec, "Execute a command in a running container"},
+    {"attach", cmd_attach, "Attach to a running container's output (and input with -i)"},
     {"stats", cmd_stats, "Display a live stream of container resource usage statistics"},
     {"network", cmd_network, "Manage networks (create, ls, rm, inspect)"},
     {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"},
