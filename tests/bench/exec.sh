@@ -8,14 +8,17 @@
 #
 # 1. `exec CTR true`, client included, N runs each, interleaved A B C A B C: `berth exec` into
 #    `berth run -d --name CTR busybox sleep 100000`, `crun exec` and `runc exec` into the same
-#    sleep started detached from an OCI bundle (mkbundle.sh). Afterwards berthd must hold as
-#    many fds as before and the container must run nothing but its sleep.
+#    sleep started detached from an OCI bundle (mkbundle.sh); berthd's own CPU time per exec.
+#    Afterwards berthd must hold as many fds as before and the container must run nothing but
+#    its sleep.
 # 2. `exec -i CTR cat` of EXEC_MB MiB of zeros to /dev/null, fed by a pipe (head -c | ...) and
 #    by a file (< FILE), against the image's own busybox cat run on the host the same way (the
-#    same program, so the ratio is what exec costs; GNU cat from a pipe for reference); N runs
-#    each, interleaved. berth hands the client's fds to the process (DESIGN §8): the bytes never
-#    go through berthd, so berth/host should be about 1. The byte count is checked once per
-#    variant (wc -c), and a MiB of random bytes compared, so a broken exec cannot look fast.
+#    same program, so the difference is what exec costs; GNU cat from a pipe for reference); N
+#    runs each, interleaved. berth hands the client's fds to the process (DESIGN §8): the bytes
+#    never go through berthd, so berth/host should be about 1 and berthd's CPU time per run
+#    that of one `exec true`. The byte count is checked once per variant (wc -c), and a MiB of
+#    random bytes compared, so a broken exec cannot look fast. From a file, busybox cat uses
+#    sendfile(2) to /dev/null, which hardly touches the bytes: that run is mostly the exec.
 # `exec -t` is not measured: it needs a terminal.
 #
 # The VM's speed drifts: only medians and ratios are meaningful. Everything (berthd with its
@@ -82,9 +85,12 @@ exec1() { # exec1 TOOL ROUND
 }
 exec1_label() { echo "$1 exec CTR true"; }
 fd0=$(nfds "$SV_PID")
+cpu0=$(cpu_ms "$SV_PID")
 # shellcheck disable=SC2086
 rounds exec1 "$N" $TOOLS
+cpu1=$(cpu_ms "$SV_PID")
 fd1=$(nfds "$SV_PID")
+CPU1=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')
 # shellcheck disable=SC2086
 rounds_table exec1 berth $TOOLS
 BMED=$(median "$D/exec1.berth")
@@ -93,6 +99,7 @@ for t in crun runc; do
     [ -s "$D/exec1.$t" ] && R1="$R1, $t/berth $(ratio "$(median "$D/exec1.$t")" "$BMED")"
 done
 if [ $BERTH_EXEC = 1 ]; then
+    echo "  berthd's own CPU time: $CPU1 ms per exec"
     [ "${FAILS[berth]}" = 0 ] || anomaly "exec true failed ${FAILS[berth]}/$N times"
     [ "$fd0" = "$fd1" ] || anomaly "berthd held $fd0 fds before $N execs and $fd1 after"
     # the container runs its sleep and, now, ps: anything else is an exec left behind
@@ -141,8 +148,10 @@ if [ $BERTH_EXEC = 1 ]; then
     b exec -i "$CTR" cat <"$D/random" 2>>"$D/cat.err" | cmp -s - "$D/random" ||
         anomaly "berth exec -i CTR cat changed a MiB of random bytes"
 fi
+cpu0=$(cpu_ms "$SV_PID")
 # shellcheck disable=SC2086
 rounds cat1 "$N" $V2
+cpu1=$(cpu_ms "$SV_PID")
 declare -A TP
 printf '  %-34s %9s %9s %9s\n' "variant" "median ms" "p90 ms" "MiB/s"
 for v in $V2; do
@@ -156,6 +165,16 @@ done
 TP_PIPE=$(ratio "${TP[berth-pipe]:--}" "${TP[host-pipe]}")
 TP_FILE=$(ratio "${TP[berth-file]:--}" "${TP[host-file]}")
 echo "  berth/host: pipe $TP_PIPE, file $TP_FILE (MiB/s ratios; about 1 when no byte goes through berthd)"
+if [ $BERTH_EXEC = 1 ]; then
+    # A run costs berth one exec; copying the bytes would cost berthd CPU time as well (a
+    # splice or read/write loop: well over 0.05 ms per MiB).
+    over() { awk -v a="$(median "$D/cat1.berth-$1")" -v b="$(median "$D/cat1.host-$1")" 'BEGIN { printf "%.2f", a - b }'; }
+    CPU2=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / (2 * n) }')
+    echo "  time over the host per run: pipe $(over pipe) ms, file $(over file) ms (one exec true: $BMED ms)"
+    echo "  berthd's own CPU time: $CPU2 ms per run of $MB MiB ($CPU1 ms per exec true)"
+    awk -v c="$CPU2" -v e="$CPU1" -v mb="$MB" 'BEGIN { exit !(c - e > 2 + 0.05 * mb) }' &&
+        anomaly "berthd used $CPU2 ms of CPU per exec -i run of $MB MiB against $CPU1 per exec true: do the bytes go through it?"
+fi
 
 # ---------------------------------------------------------------- removal and leftovers
 

@@ -208,6 +208,7 @@ oci_probe() {
     mkdir -p "$CRUN_ROOT" "$RUNC_ROOT"
     sh "$TOP/tests/bench/mkbundle.sh" "$IMAGE_SRC/rootfs" "$D" "$@" || die "bundle generation failed"
     B_TRUE="$D/bundle-true"
+    # shellcheck disable=SC2034 # for the benchmarks that source this
     B_SLEEP="$D/bundle-sleep"
     if [ $HAVE_CRUN = 1 ]; then
         if ! cr run --bundle "$B_TRUE" "$pfx-probe" </dev/null >/dev/null 2>"$D/crun-probe.err"; then
@@ -277,6 +278,9 @@ rounds_table() {
 }
 
 nfds() { ls "/proc/$1/fd" | wc -l; }
+cpu_ms() { # cpu_ms PID: the time PID's threads have run on a CPU, in ms (schedstat: in ns)
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.3f\n", s / 1e6 }'
+}
 
 # median FILE: the median of the samples in FILE, in ms ("-" if none)
 median() { stats "$1" | cut -d' ' -f1; }
