@@ -107,20 +107,7 @@ static ssize_t send_some(struct client *cl)
         return send(cl->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (cl->out_off < cl->out_fd_at)
         return send(cl->fd, p, cl->out_fd_at - cl->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof cm);
-    struct iovec iov = {(void *)p, len};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &cl->out_fd, sizeof(int));
-    ssize_t n = sendmsg(cl->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = util_send_fd(cl->fd, p, len, cl->out_fd, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
         util_closep(&cl->out_fd); /* it went with the first byte */
         cl->out_fd = -1;

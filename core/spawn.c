@@ -181,21 +181,7 @@ static int child_pty(const char *ptmx, const char *console, unsigned short rows,
     for (int fd = 0; fd < 3; fd++)
         if (dup2(s, fd) < 0)
             return err_set(e, errno, "set up stdio on the pty");
-    char tag = 'T';
-    struct iovec iov = {&tag, 1};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    memset(&cm, 0, sizeof cm);
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &m, sizeof m);
-    if (sendmsg(report_fd, &mh, MSG_NOSIGNAL) != 1)
+    if (util_send_fd(report_fd, "T", 1, m, MSG_NOSIGNAL) != 1)
         return err_set(e, errno, "hand the pty to berthd");
     return 0;
 }

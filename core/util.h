@@ -13,6 +13,9 @@ struct err;
 
 void util_freep(void *p);
 void util_closep(const int *fd);
+/* sendmsg of LEN bytes of BUF on socket SOCK with FD attached to the first byte (SCM_RIGHTS);
+ * FLAGS as for sendmsg. */
+ssize_t util_send_fd(int sock, const void *buf, size_t len, int fd, int flags);
 /* Free a NULL-terminated array of malloc'd strings (NULL is fine). */
 void util_strv_free(char **v);
 void util_fclosep(FILE **f);

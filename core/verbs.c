@@ -248,6 +248,38 @@ static int parse_tty_size(const char *v, unsigned short *rows, unsigned short *c
     return 0;
 }
 
+/* The request's env=K=V options into VALS (room for CTR_ENV_MAX + 1), checked: their count,
+ * or -1 after replying. */
+static long env_opts(struct client *cl, const struct proto_req *req, const char **vals)
+{
+    size_t nenv = proto_opt_all(req, "env", vals, CTR_ENV_MAX + 1);
+    if (nenv > CTR_ENV_MAX) {
+        client_reply_err(cl, 400, "too many environment entries (at most %d)", CTR_ENV_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < nenv; i++)
+        if (!strchr(vals[i], '=') || vals[i][0] == '=' || strlen(vals[i]) >= CTR_STR_MAX) {
+            client_reply_err(cl, 400, "invalid environment entry '%s': want KEY=VALUE", vals[i]);
+            return -1;
+        }
+    return (long)nenv;
+}
+
+/* The words after "--": bounded in number and length, no NUL. -1 after replying. */
+static int cmd_words_ok(struct client *cl, const struct proto_req *req)
+{
+    if (req->ncmd > CTR_ARGS_MAX) {
+        client_reply_err(cl, 400, "too many command words (at most %d)", CTR_ARGS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < req->ncmd; i++)
+        if (req->cmd[i].len >= CTR_STR_MAX || memchr(req->cmd[i].s, 0, req->cmd[i].len)) {
+            client_reply_err(cl, 400, "invalid command word %zu", i);
+            return -1;
+        }
+    return 0;
+}
+
 static const char *const adjectives[] = {
     "admiring", "brave",  "calm",   "dazzling", "eager",   "focused",    "gallant",  "happy",
     "jolly",    "keen",   "loyal",  "modest",   "nifty",   "optimistic", "peaceful", "quirky",
@@ -741,25 +773,10 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
                                  : asprintf(&cfg->labels[i], "%s=", vals[i]) < 0)
             goto oom;
     }
-    size_t nenv = proto_opt_all(req, "env", vals, CTR_ENV_MAX + 1);
-    if (nenv > CTR_ENV_MAX) {
-        client_reply_err(cl, 400, "too many environment entries (at most %d)", CTR_ENV_MAX);
+    long nenv_ = env_opts(cl, req, vals);
+    if (nenv_ < 0 || cmd_words_ok(cl, req) < 0)
         goto fail;
-    }
-    for (size_t i = 0; i < nenv; i++)
-        if (!strchr(vals[i], '=') || vals[i][0] == '=' || strlen(vals[i]) >= CTR_STR_MAX) {
-            client_reply_err(cl, 400, "invalid environment entry '%s': want KEY=VALUE", vals[i]);
-            goto fail;
-        }
-    if (req->ncmd > CTR_ARGS_MAX) {
-        client_reply_err(cl, 400, "too many command words (at most %d)", CTR_ARGS_MAX);
-        goto fail;
-    }
-    for (size_t i = 0; i < req->ncmd; i++)
-        if (req->cmd[i].len >= CTR_STR_MAX || memchr(req->cmd[i].s, 0, req->cmd[i].len)) {
-            client_reply_err(cl, 400, "invalid command word %zu", i);
-            goto fail;
-        }
+    size_t nenv = (size_t)nenv_;
 
     if (parse_isolation(cl, req, cfg) < 0)
         goto fail;
@@ -931,16 +948,10 @@ static void v_run(struct client *cl, const struct proto_req *req)
 static char **exec_env(struct client *cl, const struct proto_req *req, const struct ctr *c, int tty)
 {
     const char *vals[CTR_ENV_MAX + 1];
-    size_t nenv = proto_opt_all(req, "env", vals, CTR_ENV_MAX + 1);
-    if (nenv > CTR_ENV_MAX) {
-        client_reply_err(cl, 400, "too many environment entries (at most %d)", CTR_ENV_MAX);
+    long n = env_opts(cl, req, vals);
+    if (n < 0)
         return NULL;
-    }
-    for (size_t i = 0; i < nenv; i++)
-        if (!strchr(vals[i], '=') || vals[i][0] == '=' || strlen(vals[i]) >= CTR_STR_MAX) {
-            client_reply_err(cl, 400, "invalid environment entry '%s': want KEY=VALUE", vals[i]);
-            return NULL;
-        }
+    size_t nenv = (size_t)n;
     char **env = strv_dup(c->cfg.env, nenv + 1);
     size_t have = 0;
     while (env && env[have])
@@ -972,15 +983,8 @@ static void v_exec(struct client *cl, const struct proto_req *req)
         client_reply_err(cl, 400, "exec needs a command");
         return;
     }
-    if (req->ncmd > CTR_ARGS_MAX) {
-        client_reply_err(cl, 400, "too many command words (at most %d)", CTR_ARGS_MAX);
+    if (cmd_words_ok(cl, req) < 0)
         return;
-    }
-    for (size_t i = 0; i < req->ncmd; i++)
-        if (req->cmd[i].len >= CTR_STR_MAX || memchr(req->cmd[i].s, 0, req->cmd[i].len)) {
-            client_reply_err(cl, 400, "invalid command word %zu", i);
-            return;
-        }
     x.workdir = proto_opt(req, "workdir");
     if (x.workdir && x.workdir[0] != '/') {
         client_reply_err(cl, 400,

@@ -145,8 +145,11 @@ static const struct client_flag attach_flags[ATTACH_NFLAGS] = {
     [ATTACH_DETACH_KEYS] = {0, "detach-keys", 1},
 };
 
-int client_attach_io(struct client_conn *c, struct client_io *io, const char *body, int stdin_ok,
-                     const char *keys, const char *target)
+/* After attach's ok BODY: take the fd berthd passed (pty master or stdin pipe) and set up C's
+ * IO (stdin copied when STDIN_OK, detach KEYS, signals to TARGET or, NULL, not forwarded). -1
+ * after printing the error. */
+static int client_attach_io(struct client_conn *c, struct client_io *io, const char *body,
+                            int stdin_ok, const char *keys, const char *target)
 {
     struct err e = {0};
     auto_json cJSON *j = client_json_parse(body, &e);

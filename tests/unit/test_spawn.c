@@ -6,12 +6,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <linux/filter.h>
 
 #include "core/ctr.h"
 #include "core/err.h"
 #include "core/seccomp.h"
 #include "core/spawn.h"
+#include "core/util.h"
 #include "tests/unit/cfg_eq.h"
 #include "tests/unit/tap.h"
 
@@ -79,8 +83,54 @@ static void refuse(const char *text, const char *why)
     }
 }
 
+/* Send one byte with FD attached (what a -t child does with the pty's master). */
+static int send_fd(int sock, int fd)
+{
+    return util_send_fd(sock, "T", 1, fd, 0) == 1 ? 0 : -1;
+}
+
+/* The report socket as berthd reads it: nothing yet, a pty master, then EOF or a report. */
+static void test_report(void)
+{
+    int p[2];
+    struct spawn_report r;
+    int pty = -1;
+    ok(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == 0, "report socket");
+    (void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+    ok(spawn_report_read(p[0], &r, &pty) == SPAWN_WAIT && pty == -1, "nothing sent: wait");
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ok(send_fd(p[1], null) == 0, "a master sent");
+    ok(spawn_report_read(p[0], &r, &pty) == SPAWN_WAIT && pty >= 0 && pty != null,
+       "the master is taken, then wait for the report");
+    int second = -1;
+    (void)send_fd(p[1], null);
+    struct spawn_report sent = {.exit_code = 127};
+    (void)snprintf(sent.e.msg, sizeof sent.e.msg, "exec: \"x\": executable file not found");
+    ok(write(p[1], &sent, sizeof sent) == (ssize_t)sizeof sent, "a report written");
+    ok(spawn_report_read(p[0], &r, &second) == SPAWN_FAILED && second >= 0 && r.exit_code == 127 &&
+           strstr(r.e.msg, "not found"),
+       "a master and a failure in one read: both seen");
+    (void)close(second);
+    (void)close(pty);
+    (void)close(p[1]);
+    ok(spawn_report_read(p[0], &r, &pty) == SPAWN_EXECED, "EOF: the command was exec'd");
+    (void)close(p[0]);
+
+    ok(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) == 0, "another report socket");
+    (void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+    ok(write(p[1], "short", 5) == 5, "a torn report");
+    pty = -1;
+    ok(spawn_report_read(p[0], &r, &pty) == SPAWN_FAILED && r.exit_code == 125 &&
+           strstr(r.e.msg, "failed before exec") && pty == -1,
+       "a report of the wrong size is a 125 failure");
+    (void)close(p[0]);
+    (void)close(p[1]);
+    (void)close(null);
+}
+
 int main(void)
 {
+    test_report();
     struct err e = {0};
     struct ctr_config cfg = {
         .image = "busybox",
