@@ -140,12 +140,14 @@ analyze:
 run: deps all
 	sh examples/run.sh $(BUILD)
 
-# run.sh (berth vs crun/runc), then storage.sh (load throughput, start vs image size); the
-# exit status is the worse of the two (0 clean, 1 berth misbehaved, 2 setup failure)
+# run.sh (berth vs crun/runc), storage.sh (load throughput, start vs image size), then exec.sh
+# (exec latency vs crun/runc, exec -i throughput vs the host); the exit status is the worst of
+# the three (0 clean, 1 berth misbehaved, 2 setup failure)
 bench: all
 	@rc=0; \
 	sh tests/bench/run.sh $(BUILD) || rc=$$?; \
 	sh tests/bench/storage.sh $(BUILD) || { s=$$?; [ $$s -gt $$rc ] && rc=$$s; }; \
+	sh tests/bench/exec.sh $(BUILD) || { s=$$?; [ $$s -gt $$rc ] && rc=$$s; }; \
 	exit $$rc
 
 clean:

@@ -23,16 +23,8 @@
 # Exit status: 0 when every benchmark ran cleanly, 1 when berth misbehaved (errors, containers
 # not running, leftovers), 2 on a setup failure.
 
-# Timing uses bash's $EPOCHREALTIME (no fork per sample): re-exec under bash.
-if [ -z "${BASH_VERSION:-}" ]; then
-    exec bash "$0" "$@"
-fi
-set -u
-export LC_ALL=C
-
-BUILD=${1:-build}
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$TOP" || exit 2
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh" # bash from here on, set -u, BUILD=$1, cd to the top of the tree
 
 N=${BENCH_N:-30}
 CTRS=${BENCH_CTRS:-100}
@@ -42,128 +34,16 @@ IDLE_CTRS=${BENCH_IDLE_CTRS:-10}
 PAR=${BENCH_PAR:-8}
 TIMEOUT=${BENCH_TIMEOUT:-480}
 
-BERTHD="$TOP/$BUILD/berthd"
-BERTH_BIN="$TOP/$BUILD/berth"
-IMAGE_SRC="$TOP/$BUILD/images/busybox"
-
-die() {
-    echo "bench: $*" >&2
-    exit 2
-}
-
-[ "$(id -u)" = 0 ] || die "needs root"
-[ -x "$BERTHD" ] && [ -x "$BERTH_BIN" ] && [ -f "$IMAGE_SRC/config.json" ] ||
-    die "build first: make (missing $BUILD/berthd, $BUILD/berth or $BUILD/images/busybox)"
-command -v jq >/dev/null || die "jq is needed (make deps)"
-
-HAVE_CRUN=0
-HAVE_RUNC=0
-command -v crun >/dev/null && HAVE_CRUN=1
-command -v runc >/dev/null && HAVE_RUNC=1
-[ $HAVE_CRUN = 1 ] || echo "bench: crun not installed (apt-get install -y crun): skipped" >&2
-[ $HAVE_RUNC = 1 ] || echo "bench: runc not installed (apt-get install -y runc): skipped" >&2
-
-D=$(mktemp -d /tmp/berthbench.XXXXXX) || die "mktemp"
-SOCK="$D/sock"
-CRUN_ROOT="$D/crun-state"
-RUNC_ROOT="$D/runc-state"
 PFX="bb$$"
-SV_PID=
-SV2_PID=
+
+bench_init berthbench jq
+oci_detect
 SOCK2="$D/sock2"
-WD_PID=
-HUGETLB_MOUNTED=0
-HUGETLB_MKDIR=0
-HUGETLB=/sys/fs/cgroup/hugetlb
-ANOMALIES="$D/anomalies"
-: >"$ANOMALIES"
-
 b2() { "$BERTH_BIN" --socket "$SOCK2" "$@"; }
-cr() { crun --root "$CRUN_ROOT" "$@"; }
-rc_() { runc --root "$RUNC_ROOT" "$@"; }
-
-# shellcheck source=tests/bench/lib.sh
-. "$TOP/tests/bench/lib.sh"
-
-# ---------------------------------------------------------------- cleanup (always runs)
-
-cleanup() {
-    set +e
-    trap - EXIT INT TERM
-    local c left
-    if [ -n "$WD_PID" ]; then
-        kill "$WD_PID" 2>/dev/null
-        wait "$WD_PID" 2>/dev/null
-    fi
-    if [ -n "$SV_PID" ] && kill -0 "$SV_PID" 2>/dev/null; then
-        for c in $(bt ps -aq 2>/dev/null); do
-            bt rm -f "$c" >/dev/null 2>&1
-        done
-        kill -TERM "$SV_PID" 2>/dev/null
-        for _ in $(seq 1 150); do
-            kill -0 "$SV_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SV_PID" 2>/dev/null; then
-            echo "bench: berthd $SV_PID did not exit within 15 s of SIGTERM: SIGKILL" >&2
-            kill -KILL "$SV_PID" 2>/dev/null
-        fi
-        wait "$SV_PID" 2>/dev/null
-    fi
-    if [ -n "$SV2_PID" ] && kill -0 "$SV2_PID" 2>/dev/null; then
-        kill -TERM "$SV2_PID" 2>/dev/null
-        for _ in $(seq 1 150); do
-            kill -0 "$SV2_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SV2_PID" 2>/dev/null
-        wait "$SV2_PID" 2>/dev/null
-    fi
-    if [ $HAVE_CRUN = 1 ] && [ -d "$CRUN_ROOT" ]; then
-        for c in $(cr list -q 2>/dev/null); do
-            timeout 20 crun --root "$CRUN_ROOT" delete -f "$c" >/dev/null 2>&1
-        done
-    fi
-    if [ $HAVE_RUNC = 1 ] && [ -d "$RUNC_ROOT" ]; then
-        for c in $(rc_ list -q 2>/dev/null); do
-            timeout 20 runc --root "$RUNC_ROOT" delete -f "$c" >/dev/null 2>&1
-        done
-    fi
-    # processes still holding our files (container inits): ours to end, by PID
-    left=$(for p in /proc/[0-9]*; do
-        ls -l "$p/fd" 2>/dev/null | grep -q "$D" && echo "${p#/proc/}"
-    done)
-    if [ -n "$left" ]; then
-        echo "bench: processes left behind holding $D: $left (killed)" >&2
-        kill -KILL $left 2>/dev/null
-    fi
-    if grep -q "$D" /proc/mounts; then
-        echo "bench: mounts left behind (lazily unmounted):" >&2
-        grep "$D" /proc/mounts >&2
-        grep "$D" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
-            umount -l "$m" 2>/dev/null
-        done
-    fi
-    if [ $HUGETLB_MOUNTED = 1 ]; then
-        umount "$HUGETLB" 2>/dev/null || umount -l "$HUGETLB"
-        [ $HUGETLB_MKDIR = 1 ] && rmdir "$HUGETLB" 2>/dev/null
-    fi
-    if [ -n "${KEEP:-}" ]; then
-        echo "bench: kept $D"
-    else
-        rm -rf --one-file-system "$D"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start_watchdog
 
 # ---------------------------------------------------------------- helpers
 
-
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-nfds() { ls "/proc/$1/fd" | wc -l; }
 ctxsw() { # voluntary + involuntary context switches over every thread of PID
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
 }
@@ -172,113 +52,45 @@ nevents() { b events --since 0 --until "$(date +%s)" 2>/dev/null | wc -l; }
 RING_MAX=$(awk '$2 == "EVENTS_RING_MAX" { print $3 }' "$TOP/core/limits.h" 2>/dev/null)
 RING_MAX=${RING_MAX:-4096}
 
-row() { printf '  %-30s %9s %9s %7s %s\n' "$@"; }
-
 # ---------------------------------------------------------------- setup
 
 phase "setup"
 echo "berth benchmarks: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(nproc) CPUs, kernel $(uname -r)"
-echo "  crun: $([ $HAVE_CRUN = 1 ] && crun --version | head -1 || echo absent)," \
-    "runc: $([ $HAVE_RUNC = 1 ] && runc --version | head -1 || echo absent)," \
-    "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  $(oci_versions), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  tmp: $D   (ratios are tool median / berth median: > 1 means berth is faster)"
 
-mkdir -p "$D/root/images" "$CRUN_ROOT" "$RUNC_ROOT"
-cp -a "$IMAGE_SRC" "$D/root/images/busybox" || die "copy image"
-"$BERTHD" --root "$D/root" --socket "$SOCK" >>"$D/berthd.log" 2>&1 &
-SV_PID=$!
-echo "$SV_PID" >"$D/svpid"
-up=0
-for _ in $(seq 1 100); do
-    if [ -S "$SOCK" ] && b ping >/dev/null 2>&1; then
-        up=1
-        break
-    fi
-    kill -0 "$SV_PID" 2>/dev/null || break
-    sleep 0.05
-done
-[ $up = 1 ] || {
-    cat "$D/berthd.log" >&2
-    die "berthd did not come up"
-}
-
-# OCI bundles for crun/runc: one shared copy of the same busybox rootfs (their default spec
-# mounts it read-only), one config per command.
-sh "$TOP/tests/bench/mkbundle.sh" "$IMAGE_SRC/rootfs" "$D" || die "bundle generation failed"
-B_TRUE="$D/bundle-true"
-B_SLEEP="$D/bundle-sleep"
-
-# Probes (also warm-ups). crun 1.8.1 refuses the hybrid layout while hugetlb sits in cgroup2:
-# mount hugetlb as a v1 hierarchy for the run (DESIGN §15) and unmount it on exit.
-if [ $HAVE_CRUN = 1 ]; then
-    if ! cr run --bundle "$B_TRUE" "$PFX-probe" </dev/null >/dev/null 2>"$D/crun-probe.err"; then
-        if grep -qi hybrid "$D/crun-probe.err" && ! mountpoint -q "$HUGETLB"; then
-            [ -d "$HUGETLB" ] || { mkdir "$HUGETLB" && HUGETLB_MKDIR=1; }
-            mount -t cgroup -o hugetlb cgroup "$HUGETLB" && HUGETLB_MOUNTED=1
-            echo "  mounted hugetlb as a cgroup v1 hierarchy at $HUGETLB for crun (removed on exit)"
-        fi
-        cr delete -f "$PFX-probe" >/dev/null 2>&1
-        if ! cr run --bundle "$B_TRUE" "$PFX-probe2" </dev/null >/dev/null 2>"$D/crun-probe.err"; then
-            echo "bench: crun does not run here, skipped: $(head -c 300 "$D/crun-probe.err")" >&2
-            HAVE_CRUN=0
-        fi
-    fi
-fi
-if [ $HAVE_RUNC = 1 ]; then
-    if ! rc_ run --bundle "$B_TRUE" "$PFX-probe" </dev/null >/dev/null 2>"$D/runc-probe.err"; then
-        echo "bench: runc does not run here, skipped: $(head -c 300 "$D/runc-probe.err")" >&2
-        HAVE_RUNC=0
-    fi
-fi
+start_berthd SV_PID "$D/root" "$SOCK" "$D/berthd.log"
+oci_probe
 b run --rm busybox true >/dev/null 2>"$D/berth-probe.err" ||
     die "berth run --rm busybox true fails: $(cat "$D/berth-probe.err")"
 
-TOOLS="berth"
-[ $HAVE_CRUN = 1 ] && TOOLS="$TOOLS crun"
-[ $HAVE_RUNC = 1 ] && TOOLS="$TOOLS runc"
+TOOLS="berth$OCI_TOOLS"
 
 # ---------------------------------------------------------------- 1. run-to-exit of `true`
 
 phase "1. run-to-exit"
 echo
 echo "== 1. run-to-exit of \`true\`, client included (N=$N each, interleaved; ms) =="
-declare -A ERR1
-for t in $TOOLS; do
-    : >"$D/s1.$t"
-    ERR1[$t]=0
-done
-for i in $(seq 1 "$N"); do
-    for t in $TOOLS; do
-        t0=$EPOCHREALTIME
-        case $t in
-        berth) b run --rm busybox true </dev/null >/dev/null 2>>"$D/err1.$t" ;;
-        crun) cr run --bundle "$B_TRUE" "$PFX-t$i" </dev/null >/dev/null 2>>"$D/err1.$t" ;;
-        runc) rc_ run --bundle "$B_TRUE" "$PFX-t$i" </dev/null >/dev/null 2>>"$D/err1.$t" ;;
-        esac
-        st=$?
-        t1=$EPOCHREALTIME
-        if [ $st = 0 ]; then
-            elapsed "$t0" "$t1" >>"$D/s1.$t"
-        else
-            ERR1[$t]=$((ERR1[$t] + 1))
-        fi
-    done
-done
-row "tool" "median" "p90" "ratio" ""
-read -r bmed _ _ < <(stats "$D/s1.berth")
-for t in $TOOLS; do
-    read -r med p90 n < <(stats "$D/s1.$t")
-    case $t in
-    berth) label="berth run --rm busybox true" ;;
-    crun) label="crun run --bundle B id" ;;
-    runc) label="runc run --bundle B id" ;;
+run1() { # run1 TOOL ROUND
+    case $1 in
+    berth) b run --rm busybox true ;;
+    crun) cr run --bundle "$B_TRUE" "$PFX-t$2" ;;
+    runc) rc_ run --bundle "$B_TRUE" "$PFX-t$2" ;;
     esac
-    extra=""
-    [ "${ERR1[$t]}" != 0 ] && extra="(${ERR1[$t]} failed: $(sort -u "$D/err1.$t" | head -c 200))"
-    row "$label" "$med" "$p90" "$(ratio "$med" "$bmed")" "$extra"
-    [ $t = berth ] && [ "${ERR1[$t]}" != 0 ] && anomaly "run --rm true failed ${ERR1[$t]}/$N times"
-done
-R1_CRUN=$(ratio "$(stats "$D/s1.crun" | cut -d' ' -f1)" "$bmed")
+}
+run1_label() {
+    case $1 in
+    berth) echo "berth run --rm busybox true" ;;
+    crun) echo "crun run --bundle B id" ;;
+    runc) echo "runc run --bundle B id" ;;
+    esac
+}
+# shellcheck disable=SC2086
+rounds run1 "$N" $TOOLS
+# shellcheck disable=SC2086
+rounds_table run1 berth $TOOLS
+[ "${FAILS[berth]}" != 0 ] && anomaly "run --rm true failed ${FAILS[berth]}/$N times"
+R1_CRUN=$(ratio "$(median "$D/run1.crun")" "$(median "$D/run1.berth")")
 # the foreground runs remove their containers; anything left is deleted (and reported)
 [ $HAVE_CRUN = 1 ] && for c in $(cr list -q); do cr delete -f "$c" >/dev/null 2>&1; done
 [ $HAVE_RUNC = 1 ] && for c in $(rc_ list -q); do rc_ delete -f "$c" >/dev/null 2>&1; done
@@ -290,15 +102,7 @@ left=$(b ps -aq | wc -l)
 phase "1b. security cost"
 echo
 echo "== 1b. cost of the security setup per start: run --rm busybox true (N=$N each, interleaved; ms) =="
-mkdir -p "$D/root2/images"
-cp -a "$IMAGE_SRC" "$D/root2/images/busybox" || die "copy image"
-"$BERTHD" --root "$D/root2" --socket "$SOCK2" --cgroups off >>"$D/berthd2.log" 2>&1 &
-SV2_PID=$!
-for _ in $(seq 1 100); do
-    [ -S "$SOCK2" ] && b2 ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
-b2 ping >/dev/null 2>&1 || die "second berthd (--cgroups off) did not come up: $(tail -3 "$D/berthd2.log")"
+start_berthd SV2_PID "$D/root2" "$SOCK2" "$D/berthd2.log" --cgroups off
 # variant name, then the command
 V1B="default privileged nocg core init"
 v1b_label() {
@@ -700,7 +504,6 @@ echo "  (for reference: dynamic $BUILD/berthd $dsz bytes, $(stat -c %s "$D/dyn.s
 # ---------------------------------------------------------------- summary
 
 phase "summary"
-kill -0 "$SV_PID" 2>/dev/null || anomaly "berthd (pid $SV_PID) died during the run"
 echo
 echo "== summary against DESIGN §15 targets (ratios: crun median / berth median) =="
 chk() { # chk OK? TEXT
@@ -717,12 +520,4 @@ case $STATIC in
 *) chk 0 "static berthd <= 2 MB: $STATIC" ;;
 esac
 
-if [ -s "$ANOMALIES" ]; then
-    echo
-    echo "== berth anomalies =="
-    sed 's/^/  /' "$ANOMALIES"
-    echo "  --- berthd log (last 20 lines)"
-    tail -n 20 "$D/berthd.log" | sed 's/^/  /'
-    exit 1
-fi
-exit 0
+bench_end

@@ -22,16 +22,8 @@
 # Exit status: 0 when every benchmark ran cleanly, 1 when berth misbehaved (errors, wrong
 # content, leftovers), 2 on a setup failure.
 
-# Timing uses bash's $EPOCHREALTIME (no fork per sample): re-exec under bash.
-if [ -z "${BASH_VERSION:-}" ]; then
-    exec bash "$0" "$@"
-fi
-set -u
-export LC_ALL=C
-
-BUILD=${1:-build}
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$TOP" || exit 2
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh" # bash from here on, set -u, BUILD=$1, cd to the top of the tree
 
 LOAD_MB=${BENCH_LOAD_MB:-200}
 LOAD_N=${BENCH_LOAD_N:-3}
@@ -40,89 +32,10 @@ N=${BENCH_N:-20}
 BIG_MB=${BENCH_BIG_MB:-1024}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 
-BERTHD="$TOP/$BUILD/berthd"
-BERTH_BIN="$TOP/$BUILD/berth"
-IMAGE_SRC="$TOP/$BUILD/images/busybox"
-
-die() {
-    echo "bench: $*" >&2
-    exit 2
-}
-
-[ "$(id -u)" = 0 ] || die "needs root"
-[ -x "$BERTHD" ] && [ -x "$BERTH_BIN" ] && [ -f "$IMAGE_SRC/config.json" ] ||
-    die "build first: make (missing $BUILD/berthd, $BUILD/berth or $BUILD/images/busybox)"
-for t in python3 jq gzip tar fallocate; do
-    command -v $t >/dev/null || die "$t is needed (make deps)"
-done
-
-D=$(mktemp -d /tmp/berthsbench.XXXXXX) || die "mktemp"
-SOCK="$D/sock"
+bench_init berthsbench python3 jq gzip tar fallocate
 IMAGES="$D/root/images"
-SV_PID=
-WD_PID=
-ANOMALIES="$D/anomalies"
-: >"$ANOMALIES"
-
-
-# shellcheck source=tests/bench/lib.sh
-. "$TOP/tests/bench/lib.sh"
-
-# ---------------------------------------------------------------- cleanup (always runs)
-
-cleanup() {
-    set +e
-    trap - EXIT INT TERM
-    local c left
-    if [ -n "$WD_PID" ]; then
-        kill "$WD_PID" 2>/dev/null
-        wait "$WD_PID" 2>/dev/null
-    fi
-    if [ -n "$SV_PID" ] && kill -0 "$SV_PID" 2>/dev/null; then
-        for c in $(bt ps -aq 2>/dev/null); do
-            bt rm -f "$c" >/dev/null 2>&1
-        done
-        kill -TERM "$SV_PID" 2>/dev/null
-        for _ in $(seq 1 150); do
-            kill -0 "$SV_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SV_PID" 2>/dev/null; then
-            echo "bench: berthd $SV_PID did not exit within 15 s of SIGTERM: SIGKILL" >&2
-            kill -KILL "$SV_PID" 2>/dev/null
-        fi
-        wait "$SV_PID" 2>/dev/null
-    fi
-    # processes still holding our files (container inits, a load helper): ours to end, by PID
-    left=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "*$D*" 2>/dev/null | cut -d/ -f3 | sort -u)
-    if [ -n "$left" ]; then
-        echo "bench: processes left behind holding $D: $left (killed)" >&2
-        kill -KILL $left 2>/dev/null
-    fi
-    if grep -q "$D" /proc/mounts; then
-        echo "bench: mounts left behind (lazily unmounted):" >&2
-        grep "$D" /proc/mounts >&2
-        grep "$D" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
-            umount -l "$m" 2>/dev/null
-        done
-    fi
-    if [ -n "${KEEP:-}" ]; then
-        echo "bench: kept $D"
-    else
-        rm -rf --one-file-system "$D"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start_watchdog
 
 # ---------------------------------------------------------------- helpers
-
-
-mibps() { # mibps BYTES MS: MiB/s, "-" if MS is missing
-    awk -v b="$1" -v ms="$2" 'BEGIN { if (ms == "-" || ms + 0 == 0) print "-"; else printf "%.1f\n", b / 1048576 / (ms / 1000) }'
-}
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f\n", b / 1048576 }'; }
 
@@ -149,24 +62,7 @@ echo "berth storage benchmarks: $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(nproc) CPUs,
     "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  tmp: $D on $(df -PT "$D" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
 
-mkdir -p "$IMAGES"
-cp -a "$IMAGE_SRC" "$IMAGES/busybox" || die "copy image"
-"$BERTHD" --root "$D/root" --socket "$SOCK" >>"$D/berthd.log" 2>&1 &
-SV_PID=$!
-echo "$SV_PID" >"$D/svpid"
-up=0
-for _ in $(seq 1 100); do
-    if [ -S "$SOCK" ] && b ping >/dev/null 2>&1; then
-        up=1
-        break
-    fi
-    kill -0 "$SV_PID" 2>/dev/null || break
-    sleep 0.05
-done
-[ $up = 1 ] || {
-    cat "$D/berthd.log" >&2
-    die "berthd did not come up"
-}
+start_berthd SV_PID "$D/root" "$SOCK" "$D/berthd.log"
 b run --rm busybox true >/dev/null 2>"$D/berth-probe.err" ||
     die "berth run --rm busybox true fails: $(cat "$D/berth-probe.err")"
 
@@ -353,7 +249,6 @@ grep -q "$D/root/containers" /proc/mounts && anomaly "mounts left under the root
 # ---------------------------------------------------------------- summary
 
 phase "summary"
-kill -0 "$SV_PID" 2>/dev/null || anomaly "berthd (pid $SV_PID) died during the run"
 echo
 echo "== summary (medians; ratios berth/tar for throughput, big/small for start time) =="
 srow() { printf '  %-40s %14s %14s %8s\n' "$@"; }
@@ -365,12 +260,4 @@ srow "run --rm true, busybox + $BIG_MB MiB" "$gmed ms" "" "$START_R"
 ok=$(awk -v r="$START_R" 'BEGIN { exit !(r != "-" && r + 0 <= 1.2) }' && echo ok || echo MISS)
 echo "  [$ok] start time independent of image size (big/small <= 1.20): $START_R"
 
-if [ -s "$ANOMALIES" ]; then
-    echo
-    echo "== berth anomalies =="
-    sed 's/^/  /' "$ANOMALIES"
-    echo "  --- berthd log (last 20 lines)"
-    tail -n 20 "$D/berthd.log" | sed 's/^/  /'
-    exit 1
-fi
-exit 0
+bench_end

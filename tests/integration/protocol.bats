@@ -379,3 +379,49 @@ EOF
     [[ "$output" == "err 400 "* ]]
     [ -z "$(b ps -a -q)" ]
 }
+
+@test "exec over the protocol: fds needed unless detach=1; refusals as documented" {
+    b run -d --name px busybox sleep 1000
+    run q "exec px -- true"
+    [[ "$output" == "err 400 exec needs the client's stdin, stdout and stderr"* ]]
+    run q "exec px"
+    [ "$output" = "err 400 exec needs a command" ]
+    run q "exec workdir=rel detach=1 px -- true"
+    [[ "$output" == "err 400 the working directory 'rel' is invalid"* ]]
+    run q "exec tty_size=0x80 detach=1 px -- true"
+    [[ "$output" == "err 400 invalid tty_size '0x80'"* ]]
+    run q "exec detach=1 nosuch -- true"
+    [[ "$output" == "err 404 "* ]]
+    run q "exec detach=1 px -- sleep 2"
+    [[ "$output" =~ ^ok\ \{\"Id\":\"[0-9a-f]{64}\"\}$ ]]
+    local id
+    id=$(sed 's/^ok //' <<<"$output" | jq -r .Id)
+    [ "$(b inspect px | jq -r '.[0].ExecIDs[0]')" = "$id" ]
+    run q "exec detach=1 px -- nosuchcmd"
+    [[ "$output" == 'err 500 exec: "nosuchcmd": executable file not found in $PATH' ]]
+    no_execs() { [ "$(b inspect px | jq -r '.[0].ExecIDs')" = null ]; }
+    eventually no_execs
+    b pause px
+    run q "exec detach=1 px -- true"
+    [ "$output" = "err 409 px is paused, unpause the container before exec" ]
+    b unpause px
+    b rm -f px
+}
+
+@test "attach over the protocol: ok with Tty and OpenStdin, out lines, exit and end" {
+    b run -d --name pa busybox sleep 1000
+    run q "attach nosuch"
+    [[ "$output" == "err 404 "* ]]
+    # a stopped container is refused
+    b run --name pstop busybox true
+    run q "attach pstop"
+    [ "$output" = "err 409 you cannot attach to a stopped container, start it first" ]
+    # the stream ends with exit and end when the container exits
+    (sleep 0.5; b kill pa >/dev/null) &
+    local killer=$!
+    run q "attach pa"
+    [[ "${lines[0]}" == 'ok {"Id":'*'"Tty":false,"OpenStdin":false}' ]]
+    [[ "${lines[1]}" == 'exit {"StatusCode":137'* ]]
+    [ "${lines[2]}" = end ]
+    wait "$killer"
+}
