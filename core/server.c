@@ -718,9 +718,16 @@ void server_ctr_output(struct sv *sv, struct ctr *c, int stream, const char *buf
             break;
         }
         if (early) {
+            /* the start's reply waits for the snapshot: hold the container back meanwhile, as
+             * for a slow attached client, instead of buffering without bound */
             if (cl->early.len + line.len > CTL_OUT_MAX ||
                 proto_buf_append(&cl->early, line.data, line.len) < 0)
                 client_kill(cl, "early output too large");
+            else if (!cl->throttling && cl->early.len > CTL_OUT_HIGH) {
+                cl->throttling = c;
+                logfile_pause(&c->log, sv->loop);
+                ev_timer_again(sv->loop, &cl->stall_w);
+            }
         } else {
             client_send(cl, line.data, line.len);
             if (!cl->dead && !cl->throttling && cl->out.len - cl->out_off > CTL_OUT_HIGH) {

@@ -581,7 +581,7 @@ ms() {
     b run --name st busybox true
     run b attach st
     [ "$status" -eq 1 ]
-    [[ "$output" == "berth: "*"not running"* ]]
+    [ "$output" = "berth: you cannot attach to a stopped container, start it first" ] # Docker's words
     run b attach nosuch
     [ "$status" -eq 1 ]
     [[ "$output" == "berth: "*"no such container"* ]]
