@@ -20,7 +20,7 @@ int tty_detach_parse(const char *spec, unsigned char *keys, size_t *n, struct er
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (*n == TTY_DETACH_MAX)
-            return err_set(e, EINVAL, "detach keys: at most %d keys", TTY_DETACH_MAX);
+            return err_set(e, 0, "invalid detach keys: at most %d keys", TTY_DETACH_MAX);
         if (len == 1) {
             keys[(*n)++] = (unsigned char)p[0];
         } else if (len == 6 && strncmp(p, "ctrl-", 5) == 0 &&
@@ -28,14 +28,14 @@ int tty_detach_parse(const char *spec, unsigned char *keys, size_t *n, struct er
             keys[(*n)++] = p[5] >= 'a' && p[5] <= 'z' ? (unsigned char)(p[5] - 'a' + 1)
                                                       : (unsigned char)(p[5] - '@');
         } else {
-            return err_set(e, EINVAL, "invalid detach keys '%s': unknown key '%.*s'", spec,
+            return err_set(e, 0, "invalid detach keys '%s': unknown key '%.*s'", spec,
                            (int)len, p);
         }
         if (!end)
             break;
         p = end + 1;
         if (!*p)
-            return err_set(e, EINVAL, "invalid detach keys '%s': empty key", spec);
+            return err_set(e, 0, "invalid detach keys '%s': empty key", spec);
     }
     return 0;
 }
