@@ -28,8 +28,7 @@ int tty_detach_parse(const char *spec, unsigned char *keys, size_t *n, struct er
             keys[(*n)++] = p[5] >= 'a' && p[5] <= 'z' ? (unsigned char)(p[5] - 'a' + 1)
                                                       : (unsigned char)(p[5] - '@');
         } else {
-            return err_set(e, 0, "invalid detach keys '%s': unknown key '%.*s'", spec,
-                           (int)len, p);
+            return err_set(e, 0, "invalid detach keys '%s': unknown key '%.*s'", spec, (int)len, p);
         }
         if (!end)
             break;
