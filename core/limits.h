@@ -31,6 +31,8 @@
 #define PIDS_LIMIT_DEFAULT   2048
 #define CTR_CAPS_MAX         64
 #define STOP_TIMEOUT_DEFAULT 10
+#define BOOT_KILL_GRACE_S    5 /* machine shutdown: SIGTERM to everything left, then SIGKILL */
+#define BOOT_MANIFEST_PATH   "/etc/berth/boot.json" /* the machine init's manifest */
 #define PATH_MAX_BERTH       4096
 #define CTR_PORTS_MAX        64 /* published ports of one container */
 #define CTR_DNS_MAX          8  /* --dns servers */

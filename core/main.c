@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/boot.h"
 #include "core/err.h"
 #include "core/firewall.h"
 #include "core/log.h"
@@ -20,6 +21,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: berthd [--root DIR] [--socket PATH] [--group GID] [--log-level L]\n"
                "              [--discard-corrupt-state] [--cgroups auto|off]\n"
                "              [--bridge-subnet CIDR] [--firewall auto|off] [--nat]\n"
+               "              [--manifest FILE]\n"
                "  --root DIR               state directory (default /var/lib/berth)\n"
                "  --socket PATH            control socket (default /run/berth/berth.sock)\n"
                "  --group GID              also allow members of this group on the socket\n"
@@ -32,10 +34,12 @@ static void usage(FILE *f)
                "  --firewall auto|off      auto (default): when nft is installed, berthd's own\n"
                "                           nftables table keeps its networks apart\n"
                "  --nat                    masquerade traffic leaving each network (outbound\n"
-               "                           NAT; needs nft and net.ipv4.ip_forward=1)\n");
+               "                           NAT; needs nft and net.ipv4.ip_forward=1)\n"
+               "  --manifest FILE          the boot manifest to apply at start (default as the\n"
+               "                           machine's init: /etc/berth/boot.json)\n");
 }
 
-int main(int argc, char **argv)
+static int berthd(int argc, char **argv, enum boot_role role)
 {
     static struct sv sv; /* large (paths); lives for the whole process */
     static const struct option opts[] = {
@@ -48,17 +52,19 @@ int main(int argc, char **argv)
         {"bridge-subnet", required_argument, NULL, 'B'},
         {"firewall", required_argument, NULL, 'F'},
         {"nat", no_argument, NULL, 'N'},
+        {"manifest", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    const char *root = "/var/lib/berth", *sock = "/run/berth/berth.sock";
+    const char *root = "/var/lib/berth", *sock = "/run/berth/berth.sock", *manifest = NULL;
     int discard = 0, nat = 0, c;
     enum firewall_mode fw_mode = FIREWALL_AUTO;
     struct err e = {0};
 
-    if (spawn_is_init(argv[0]))
-        return spawn_init_main();
+    int machine = role == BOOT_MACHINE;
+    if (machine)
+        opterr = 0; /* the kernel passes init the command line's words it did not know */
     sv.group = (gid_t)-1;
     sv.listen_fd = -1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -110,6 +116,9 @@ int main(int argc, char **argv)
         case 'N':
             nat = 1;
             break;
+        case 'M':
+            manifest = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -117,11 +126,15 @@ int main(int argc, char **argv)
             printf("berthd %s\n", BERTH_VERSION);
             return 0;
         default:
+            if (machine) {
+                log_msg(LOG_WARN, "ignoring an unknown or incomplete flag");
+                break;
+            }
             usage(stderr);
             return 2;
         }
     }
-    if (optind != argc) {
+    if (optind != argc && !machine) {
         usage(stderr);
         return 2;
     }
@@ -149,7 +162,31 @@ int main(int argc, char **argv)
             fprintf(stderr, "berthd: %s\n", err_str(&e));
         return 1;
     }
-    log_msg(LOG_INFO, "berthd %s ready on %s (root %s)", BERTH_VERSION, sv.socket_path, sv.root);
+    if (!manifest && machine)
+        manifest = BOOT_MANIFEST_PATH;
+    (void)manifest; /* applied by the manifest driver (next step) */
+    log_msg(LOG_INFO, "berthd %s ready on %s (root %s, %s)", BERTH_VERSION, sv.socket_path, sv.root,
+            boot_role_name(role));
+    char ready[64];
+    (void)snprintf(ready, sizeof ready, "READY=1\nMAINPID=%d", (int)getpid());
+    boot_notify(ready);
     sv_run(&sv);
+    boot_final(role, (enum boot_halt)sv.halt);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (spawn_is_init(argv[0]))
+        return spawn_init_main();
+    enum boot_role role = boot_role();
+    if (role == BOOT_MACHINE) {
+        (void)setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
+        boot_early();
+        boot_network();
+    }
+    int rc = berthd(argc, argv, role);
+    if (role == BOOT_MACHINE)
+        boot_fallback(); /* the machine's init never exits: the kernel would panic */
+    return rc;
 }

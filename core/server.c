@@ -394,6 +394,29 @@ static void on_client_stalled(struct ev_loop *loop, ev_timer *w, int revents)
     client_kill(w->data, "attached client made no progress");
 }
 
+static struct client *client_new(struct sv *sv, int fd)
+{
+    struct client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return NULL;
+    cl->sv = sv;
+    cl->fd = fd;
+    cl->out_fd = -1;
+    ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
+    cl->rw.data = cl;
+    ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
+    cl->ww.data = cl;
+    ev_init(&cl->until_w, NULL);
+    ev_init(&cl->stall_w, on_client_stalled);
+    cl->stall_w.repeat = CTL_STALL_SECONDS;
+    cl->stall_w.data = cl;
+    ev_io_start(sv->loop, &cl->rw);
+    cl->next = sv->clients;
+    sv->clients = cl;
+    sv->nclients++;
+    return cl;
+}
+
 static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct sv *sv = w->data;
@@ -424,27 +447,22 @@ static void on_listen_readable(struct ev_loop *loop, ev_io *w, int revents)
             (void)close(fd);
             continue;
         }
-        struct client *cl = calloc(1, sizeof *cl);
-        if (!cl) {
+        if (!client_new(sv, fd))
             (void)close(fd);
-            continue;
-        }
-        cl->sv = sv;
-        cl->fd = fd;
-        cl->out_fd = -1;
-        ev_io_init(&cl->rw, on_client_readable, fd, EV_READ);
-        cl->rw.data = cl;
-        ev_io_init(&cl->ww, on_client_writable, fd, EV_WRITE);
-        cl->ww.data = cl;
-        ev_init(&cl->until_w, NULL);
-        ev_init(&cl->stall_w, on_client_stalled);
-        cl->stall_w.repeat = CTL_STALL_SECONDS;
-        cl->stall_w.data = cl;
-        ev_io_start(loop, &cl->rw);
-        cl->next = sv->clients;
-        sv->clients = cl;
-        sv->nclients++;
     }
+}
+
+int server_loopback(struct sv *sv, struct err *e)
+{
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
+        return err_set(e, errno, "socketpair");
+    if (!client_new(sv, sp[0])) {
+        (void)close(sp[0]);
+        (void)close(sp[1]);
+        return err_set(e, ENOMEM, "loopback client");
+    }
+    return sp[1];
 }
 
 static void on_accept_timer(struct ev_loop *loop, ev_timer *w, int revents)

@@ -73,6 +73,9 @@ struct client {
 };
 
 int server_listen(struct sv *sv, struct err *e);
+/* A connection to ourselves: the server's end becomes a client like an accepted one; returns
+ * the other end (non-blocking), for berthd's own conversations (the boot manifest), or -1. */
+int server_loopback(struct sv *sv, struct err *e);
 void server_close_all(struct sv *sv);
 
 /* Release held output: called by the prepare watcher after the snapshot was written. */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/boot.h"
 #include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
@@ -305,7 +306,9 @@ void sv_shutdown_begin(struct sv *sv)
     if (sv->shutting_down)
         return;
     sv->shutting_down = 1;
-    log_msg(LOG_INFO, "shutting down: stopping containers");
+    boot_notify("STOPPING=1");
+    log_msg(LOG_INFO, "shutting down (then %s): stopping containers",
+            boot_halt_name((enum boot_halt)sv->halt));
     for (struct ctr *c = sv->ctrs; c; c = c->next) {
         if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING)
             (void)ctr_handle(c, CTR_EV_SHUTDOWN, c->cfg.stop_timeout, NULL);
@@ -324,6 +327,12 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     switch (w->signum) {
     case SIGTERM:
     case SIGINT:
+    case SIGUSR1:
+    case SIGUSR2:
+    case SIGPWR:
+        if (!sv->shutting_down)
+            sv->halt = boot_halt_for_signal((enum boot_role)sv->role, w->signum);
+        log_msg(LOG_INFO, "%s: shutdown", strsignal(w->signum));
         sv_shutdown_begin(sv);
         break;
     case SIGHUP:
@@ -427,6 +436,7 @@ int sv_init(struct sv *sv, struct err *e)
     ev_set_userdata(sv->loop, sv);
     sv->started_ns = util_now_ns();
     sv->pid1 = getpid() == 1;
+    sv->role = boot_role();
     /* 1024 clients plus two FIFOs per container need more than the usual soft limit of 1024
      * fds; the hard limit is never raised (no CAP_SYS_RESOURCE assumed) */
     struct rlimit rl;
@@ -451,8 +461,9 @@ int sv_init(struct sv *sv, struct err *e)
 
     ev_child_init(&sv->child_w, on_child_exit, 0, 0);
     ev_child_start(sv->loop, &sv->child_w);
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < ARRAY_LEN(sigs); i++) {
+    /* busybox's halt and poweroff, and a UPS's SIGPWR, speak to PID 1 only */
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2, SIGPWR};
+    for (size_t i = 0; i < (sv->pid1 ? ARRAY_LEN(sigs) : 4); i++) {
         ev_signal_init(&sv->sig_w[i], on_signal, sigs[i]);
         ev_signal_start(sv->loop, &sv->sig_w[i]);
     }

@@ -37,11 +37,13 @@ struct sv {
     char volumes_dir[PATH_MAX_BERTH];
     gid_t group; /* besides root, members of this group may connect; (gid_t)-1 = none */
     int pid1;
+    int role; /* enum boot_role (core/boot.h) */
+    int halt; /* enum boot_halt: what the shutdown under way ends with */
     int listen_fd;
     ev_io listen_w;
     ev_timer accept_w; /* resumes accepting after running out of fds */
     ev_child child_w;
-    ev_signal sig_w[4];
+    ev_signal sig_w[8];
     ev_prepare prepare_w;
     ev_timer retry_w;   /* retries a failed snapshot write */
     ev_check sweep_w;   /* frees dead objects */

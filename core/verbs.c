@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/caps.h"
+#include "core/boot.h"
 #include "core/cgroup.h"
 #include "core/ctr.h"
 #include "core/events.h"
@@ -174,9 +175,18 @@ static void v_info(struct client *cl, const struct proto_req *req)
     client_reply_json(cl, j);
 }
 
+/* shutdown [action=reboot|halt|poweroff|exit]: what follows once every container is down.
+ * Only the machine's init reboots or powers off; elsewhere every action ends in exit 0. */
 static void v_shutdown(struct client *cl, const struct proto_req *req)
 {
-    (void)req;
+    const char *a = proto_opt(req, "action");
+    int how = a ? boot_halt_parse(a) : BOOT_EXIT;
+    if (how < 0) {
+        client_reply_err(cl, 400, "invalid action '%s': want reboot, halt, poweroff or exit", a);
+        return;
+    }
+    if (!cl->sv->shutting_down && cl->sv->role == BOOT_MACHINE)
+        cl->sv->halt = how;
     client_reply_ok(cl, NULL);
     sv_shutdown_begin(cl->sv);
 }
@@ -2067,7 +2077,7 @@ static const struct verb verbs[] = {
     {"ping", v_ping, " ", 0, 0, 0},
     {"version", v_version, " ", 0, 0, 0},
     {"info", v_info, " ", 0, 0, 0},
-    {"shutdown", v_shutdown, " ", 0, 0, 0},
+    {"shutdown", v_shutdown, " action ", 0, 0, 0},
     {"create", v_create, CREATE_KEYS, 0, 0, 1},
     {"run", v_run, CREATE_KEYS "attach stdin tty_size ", 0, 0, 1},
     {"start", v_start, " attach stdin tty_size ", 1, 1, 0},

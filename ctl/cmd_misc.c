@@ -833,13 +833,40 @@ int cmd_ping(int argc, char **argv)
     return rc == 0 || rc > 0 ? 0 : CLIENT_EXIT_FAIL;
 }
 
+enum { SHUT_REBOOT, SHUT_HALT, SHUT_POWEROFF, SHUT_NFLAGS };
+static const struct client_flag shut_flags[SHUT_NFLAGS] = {
+    [SHUT_REBOOT] = {0, "reboot", 0},
+    [SHUT_HALT] = {0, "halt", 0},
+    [SHUT_POWEROFF] = {0, "poweroff", 0},
+};
+
+/* shutdown [--reboot|--halt|--poweroff]: what the machine does once every container is down
+ * (berthd as the machine's init; elsewhere berthd exits 0 whatever is asked). */
 int cmd_shutdown(int argc, char **argv)
 {
-    static const struct client_spec spec = {.name = "shutdown", .usage = "", .max_args = 0};
+    static const struct client_spec spec = {.name = "shutdown",
+                                            .usage = "[--reboot|--halt|--poweroff]",
+                                            .flags = shut_flags,
+                                            .nflags = SHUT_NFLAGS,
+                                            .max_args = 0};
+    static const char *const actions[SHUT_NFLAGS] = {"action=reboot", "action=halt",
+                                                     "action=poweroff"};
     auto_args struct client_args a = {0};
     auto_conn struct client_conn c = CLIENT_CONN_INIT;
-    const char *body;
+    const char *body, *action = NULL;
 
-    int rc = call_simple(argc, argv, &spec, &a, &c, &body);
-    return rc >= 0 ? 0 : CLIENT_EXIT_FAIL;
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    for (int f = 0; f < SHUT_NFLAGS; f++) {
+        if (!client_args_bool(&a, f))
+            continue;
+        if (action) {
+            client_error("--reboot, --halt and --poweroff exclude each other");
+            return CLIENT_EXIT_FAIL;
+        }
+        action = actions[f];
+    }
+    const char *const words[] = {"shutdown", action, NULL};
+    return call_words(&c, words, &body) == 0 ? 0 : CLIENT_EXIT_FAIL;
 }
