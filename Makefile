@@ -87,10 +87,12 @@ $(BUILD)/images/busybox/config.json: storage/mkbusybox.sh
 	sh storage/mkbusybox.sh $(BUILD)/images/busybox
 
 # The VM test (tests/vm/README.md): Debian's cloud kernel, unpacked (not installed) and cached
-# in $(BUILD)/vm/kernel; an initramfs with berthd-static as /init (VM_INIT=probe: a busybox shell
-# script instead, to check the recipe alone); booted under qemu TCG, judged by tests/vm/run.sh.
+# in $(BUILD)/vm/kernel; an initramfs with berthd-static as /init applying tests/vm/boot.json
+# (VM_INIT=berthd), or started by a script that runs the containers with the client
+# (VM_INIT=bootstrap, until berthd applies the manifest itself), or a busybox script alone
+# (VM_INIT=probe, the recipe without berthd); booted under qemu TCG, judged by tests/vm/run.sh.
 VM      := $(BUILD)/vm
-VM_INIT ?= berthd
+VM_INIT ?= bootstrap
 vm-kernel:
 	@sh tests/vm/kernel.sh $(VM)/kernel >/dev/null
 vm-test: static image vm-kernel

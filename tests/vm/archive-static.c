@@ -36,6 +36,6 @@ void __archive_write_entry_filetype_unsupported(struct archive *a, struct archiv
     default:
         break;
     }
-    archive_set_error(a, EINVAL, "%s: %s format cannot archive %s",
-                      archive_entry_pathname(entry), format, name);
+    archive_set_error(a, EINVAL, "%s: %s format cannot archive %s", archive_entry_pathname(entry),
+                      format, name);
 }

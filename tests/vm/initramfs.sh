@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # tests/vm/initramfs.sh OUTFILE - the VM test's initramfs (newc cpio, gzip):
-#   /init               BUILD/berthd-static (INIT=berthd, the default), or tests/vm/probe-init.sh
-#                       (INIT=probe: a busybox shell script that proves the recipe without berthd)
+#   /init               BUILD/berthd-static (INIT=berthd, the default); INIT=probe:
+#                       tests/vm/probe-init.sh, a busybox script that proves the recipe without
+#                       berthd; INIT=bootstrap: tests/vm/bootstrap-init.sh, which starts berthd
+#                       (/sbin/berthd) as PID 1 and the containers with the client
 #   /bin/busybox        Debian's busybox-static, every applet linked in /bin /sbin /usr/bin /usr/sbin
 #   /usr/bin/berth      BUILD/berth-static (the client)
 #   /images/busybox     BUILD/images/busybox (rootfs/ + config.json), imported per the manifest
@@ -28,12 +30,12 @@ ver=$(cat "$KERNEL_DIR/version")
 [ -x "$BB" ] && ! ldd "$BB" >/dev/null 2>&1 || die "$BB must be Debian's busybox-static"
 [ -f "$BUILD/images/busybox/config.json" ] || die "no $BUILD/images/busybox: make image"
 case $INIT in
-berthd)
+berthd | bootstrap)
     [ -x "$BUILD/berthd-static" ] || die "no $BUILD/berthd-static: make static"
     [ -x "$BUILD/berth-static" ] || die "no $BUILD/berth-static: make static"
     ;;
 probe) ;;
-*) die "INIT is berthd or probe" ;;
+*) die "INIT is berthd, bootstrap or probe" ;;
 esac
 
 mkdir -p "$(dirname "$OUTFILE")"
@@ -56,6 +58,11 @@ done
 if [ "$INIT" = berthd ]; then
     cp "$BUILD/berthd-static" "$R/init"
     cp "$BUILD/berth-static" "$R/usr/bin/berth"
+elif [ "$INIT" = bootstrap ]; then
+    cp tests/vm/bootstrap-init.sh "$R/init"
+    cp "$BUILD/berthd-static" "$R/sbin/berthd"
+    cp "$BUILD/berth-static" "$R/usr/bin/berth"
+    cp tests/vm/bootstrap.sh "$R/etc/berth/"
 else
     cp tests/vm/probe-init.sh "$R/init"
 fi

@@ -99,28 +99,26 @@ while [ -n "$(echo $todo)" ]; do
     done
     echo "$line" >>"$DST/modules.dep"
 done
-# modules.dep lists every module's full dependency closure (as depmod does)
-python3 - "$DST/modules.dep" <<'PY' 2>/dev/null || true
+# modules.dep lists every module's full dependency closure in depmod's order: the last one is
+# loaded first (bridge.ko: stp.ko llc.ko)
+python3 - "$DST/modules.dep" <<'PY' || die "modules.dep: python3 failed"
 import sys
 p = sys.argv[1]
-deps = {}
-order = []
+deps, order = {}, []
 for line in open(p):
     k, _, v = line.rstrip("\n").partition(":")
     deps[k] = v.split()
     order.append(k)
-def closure(k, seen):
-    out = []
+def load_order(k, seen, out):  # dependencies first
     for d in deps.get(k, []):
         if d not in seen:
             seen.add(d)
+            load_order(d, seen, out)
             out.append(d)
-            out += closure(d, seen)
     return out
 with open(p, "w") as f:
     for k in order:
-        c = closure(k, set())
-        f.write(k + ":" + ("".join(" " + d for d in c)) + "\n")
+        f.write(k + ":" + "".join(" " + d for d in reversed(load_order(k, set(), []))) + "\n")
 PY
 cp "$MD/modules.builtin" "$MD/modules.order" "$DST/" 2>/dev/null || true
 

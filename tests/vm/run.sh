@@ -6,7 +6,8 @@
 # VM_TIMEOUT seconds (90), result.log has a plan (1..N) and N ok lines and no "not ok", the
 # console shows no "Kernel panic" (qemu exits 0 on one too, with panic=-1 and -no-reboot) and,
 # when EXPECT_EXIT is set (the berthd appliance: "berth: selftest exited with 0"), the console
-# has that line. Prints TAP and "vm: N passed, N failed"; records the counts in COUNTS_FILE.
+# has that line. Prints TAP and "vm: N passed, N failed, N skipped" (a guest's "ok ... # SKIP"
+# line is skipped, not passed); records the passed and failed counts in COUNTS_FILE.
 set -u
 VMLINUZ=${1:?usage: run.sh VMLINUZ INITRD [OUTDIR]}
 INITRD=${2:?usage: run.sh VMLINUZ INITRD [OUTDIR]}
@@ -51,10 +52,14 @@ touch "$result"
 
 passed=0
 failed=0
+skipped=0
 n=0
 check() { # check OK DESC
     n=$((n + 1))
-    if [ "$1" = 0 ]; then
+    if [ "$1" = 0 ] && [ "${2%# SKIP*}" != "$2" ]; then
+        echo "ok $n - $2"
+        skipped=$((skipped + 1))
+    elif [ "$1" = 0 ]; then
         echo "ok $n - $2"
         passed=$((passed + 1))
     else
@@ -92,11 +97,12 @@ if [ -n "$EXPECT_EXIT" ]; then
     check $? "console says \"$EXPECT_EXIT\""
 fi
 boot=$(tr -d '\r' <"$result" | sed -n 's/^# boot: //p' | tail -n 1)
+tr -d '\r' <"$console" | grep -E 'at [0-9.]+s of uptime' | sed 's/^/# /'
 echo "# boot time (guest uptime): ${boot:-not reported}; wall time of the run ${wall}s (TCG)"
 if [ "$failed" -gt 0 ]; then
     echo "# console (last 40 lines of $console):"
     tr -d '\r' <"$console" | tail -n 40 | sed 's/^/#   /'
 fi
-echo "vm: $passed passed, $failed failed"
+echo "vm: $passed passed, $failed failed, $skipped skipped"
 [ -n "${COUNTS_FILE-}" ] && echo "$passed $failed" >>"$COUNTS_FILE"
 [ "$failed" -eq 0 ]
