@@ -624,6 +624,24 @@ static void test_load(void)
        "a missing file");
     (void)unlink(path); /* best effort */
     (void)rmdir(dir);
+
+    /* the example in the tree (the tests run from the top directory) */
+    if (access("examples/boot.json", R_OK) < 0) {
+        ok(1, "# skip examples/boot.json not found");
+        return;
+    }
+    e = (struct err){0};
+    int rc = manifest_load("examples/boot.json", &m, &e);
+    ok(rc == 0, "examples/boot.json parses (%s)", e.msg);
+    if (rc == 0) {
+        long web = manifest_find(&m, "web");
+        ok(m.nctrs == 4 && strcmp(m.ctrs[0].name, "db") == 0 && web == 1 &&
+               m.ctrs[web].deps[0].cond == MANIFEST_HEALTHY &&
+               strcmp(m.ctrs[3].name, "selftest") == 0 && m.ctrs[3].level == 2 &&
+               strcmp(m.exit_with, "selftest") == 0,
+           "examples/boot.json: db, web, ticker, selftest");
+        manifest_free(&m);
+    }
 }
 
 int main(void)
