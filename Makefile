@@ -31,8 +31,10 @@ DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
-LIB_SRC     := $(wildcard net/*.c storage/*.c) ctl/proto.c
-CLIENT_SRC  := $(filter-out ctl/proto.c,$(wildcard ctl/*.c))
+# ctl/proto.c and ctl/runopt.c are shared: berthd links them with the libraries, the client too
+CTL_SHARED  := ctl/proto.c ctl/runopt.c
+LIB_SRC     := $(wildcard net/*.c storage/*.c) $(CTL_SHARED)
+CLIENT_SRC  := $(filter-out $(CTL_SHARED),$(wildcard ctl/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -55,7 +57,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/berthd: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(ARCHIVE_LIBS)
 
-$(BUILD)/berth: $(call obj,$(CLIENT_SRC)) $(BUILD)/ctl/proto.o $(COMMON_OBJ)
+$(BUILD)/berth: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A statically linked berthd for /init and client for the VM test. Debian has static archives of
@@ -106,6 +108,7 @@ vm-test: static image vm-kernel
 .SECONDEXPANSION:
 CORE_NOMAIN_OBJ := $(call obj,$(filter-out core/main.c,$(CORE_SRC)))
 UNIT_DEPS_archive := $(call obj,storage/image.c storage/sha256.c)
+UNIT_DEPS_runopt  := $(call obj,ctl/proto.c)
 unit_objs = $(if $(wildcard core/$(1).c),$(CORE_NOMAIN_OBJ) $(LIB_OBJ),$(call obj,$(wildcard ctl/$(1).c net/$(1).c storage/$(1).c)) $(UNIT_DEPS_$(1)))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $$(call unit_objs,$$*)
 	@mkdir -p $(dir $@)

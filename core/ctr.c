@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/apply.h"
 #include "core/events.h"
 #include "core/exec.h"
 #include "core/log.h"
@@ -1027,6 +1028,7 @@ static void after_exit(struct ctr *c, int was_stopping)
 
     if (c->remove_after_exit || (c->cfg.auto_remove && !c->start_after_exit)) {
         set_state(c, CTR_EXITED, "exited");
+        apply_ctr_exited(c);
         begin_remove(c, "auto-remove");
         return;
     }
@@ -1050,6 +1052,7 @@ static void after_exit(struct ctr *c, int was_stopping)
         return;
     }
     set_state(c, CTR_EXITED, "exited");
+    apply_ctr_exited(c);
 }
 
 /* The address of the run that ended goes back; the peers' /etc/hosts forget it. */
@@ -1122,6 +1125,7 @@ static void start_failed(struct ctr *c, long code)
     net_release(c);
     set_state(c, CTR_EXITED, "start failed");
     server_ctr_note(c->sv, c, NOTE_START_FAILED);
+    apply_ctr_exited(c);
     if (c->cfg.auto_remove || c->remove_after_exit)
         begin_remove(c, "auto-remove after a failed start");
 }

@@ -20,8 +20,9 @@
 #define CTL_STALL_SECONDS    30 /* an attached client making no progress is dropped */
 #define CTL_FDS_MAX          3  /* fds passed with one request */
 #define SNAPSHOT_MAX         (64 * 1024 * 1024)
-#define EVENTS_RING_MAX      4096        /* events kept for --since replay */
-#define LOG_LINE_MAX         (16 * 1024) /* a longer line is split (as Docker does) */
+#define MANIFEST_MAX         (4 * 1024 * 1024) /* boot manifest text (core/manifest.c) */
+#define EVENTS_RING_MAX      4096              /* events kept for --since replay */
+#define LOG_LINE_MAX         (16 * 1024)       /* a longer line is split (as Docker does) */
 #define LOG_SIZE_DEFAULT     (10 * 1024 * 1024)
 #define LOG_FILES_DEFAULT    3
 #define LOG_FILES_MAX        100

@@ -6,10 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/apply.h"
 #include "core/boot.h"
 #include "core/err.h"
 #include "core/firewall.h"
 #include "core/log.h"
+#include "core/manifest.h"
 #include "core/spawn.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -162,14 +164,32 @@ static int berthd(int argc, char **argv, enum boot_role role)
             fprintf(stderr, "berthd: %s\n", err_str(&e));
         return 1;
     }
-    if (!manifest && machine)
+    if (!manifest && machine && access(BOOT_MANIFEST_PATH, F_OK) == 0)
         manifest = BOOT_MANIFEST_PATH;
-    (void)manifest; /* applied by the manifest driver (next step) */
+    if (manifest) {
+        struct manifest m;
+        /* a bad manifest is a clear error at once (the machine's init logs it and goes on) */
+        if (manifest_load(manifest, &m, &e) < 0) {
+            fprintf(stderr, "berthd: manifest: %s\n", err_str(&e));
+            if (!machine)
+                return 2;
+            manifest = NULL;
+        } else
+            manifest_free(&m);
+    }
+    if (manifest && (manifest[0] != '/' || util_fmt(sv.manifest_path, sizeof sv.manifest_path,
+                                                    &e, "%s", manifest) < 0)) {
+        fprintf(stderr, "berthd: --manifest must be an absolute path\n");
+        if (!machine)
+            return 2;
+    }
     log_msg(LOG_INFO, "berthd %s ready on %s (root %s, %s)", BERTH_VERSION, sv.socket_path, sv.root,
             boot_role_name(role));
     char ready[64];
     (void)snprintf(ready, sizeof ready, "READY=1\nMAINPID=%d", (int)getpid());
     boot_notify(ready);
+    if (sv.manifest_path[0] && apply_start(&sv, sv.manifest_path, NULL, &e) < 0)
+        log_err(&e, "manifest %s", sv.manifest_path);
     sv_run(&sv);
     boot_final(role, (enum boot_halt)sv.halt);
     return 0;

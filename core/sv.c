@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/apply.h"
 #include "core/boot.h"
 #include "core/cgroup.h"
 #include "core/ctr.h"
@@ -288,9 +289,21 @@ static int all_down(const struct sv *sv)
     return sv->helpers == NULL;
 }
 
+/* Stop every container that nothing live still requires (manifest order: dependents first). */
+static void shutdown_step(struct sv *sv)
+{
+    for (struct ctr *c = sv->ctrs; c; c = c->next)
+        if ((c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING) &&
+            !apply_holds(sv, c))
+            (void)ctr_handle(c, CTR_EV_SHUTDOWN, c->cfg.stop_timeout, NULL);
+}
+
 void sv_shutdown_progress(struct sv *sv)
 {
-    if (!sv->shutting_down || !all_down(sv))
+    if (!sv->shutting_down)
+        return;
+    shutdown_step(sv);
+    if (!all_down(sv))
         return;
     struct err e = {0};
     if (sv->dirty && snapshot_write(sv, &e) < 0)
@@ -306,12 +319,12 @@ void sv_shutdown_begin(struct sv *sv)
     if (sv->shutting_down)
         return;
     sv->shutting_down = 1;
+    apply_cancel(sv);
     boot_notify("STOPPING=1");
     log_msg(LOG_INFO, "shutting down (then %s): stopping containers",
             boot_halt_name((enum boot_halt)sv->halt));
+    shutdown_step(sv);
     for (struct ctr *c = sv->ctrs; c; c = c->next) {
-        if (c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING)
-            (void)ctr_handle(c, CTR_EV_SHUTDOWN, c->cfg.stop_timeout, NULL);
         if (c->cfg.auto_remove && (c->state == CTR_EXITED || c->state == CTR_CREATED))
             (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
         else if (c->cfg.auto_remove)
@@ -335,9 +348,14 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         log_msg(LOG_INFO, "%s: shutdown", strsignal(w->signum));
         sv_shutdown_begin(sv);
         break;
-    case SIGHUP:
-        log_msg(LOG_INFO, "SIGHUP: nothing to reload");
+    case SIGHUP: {
+        struct err e = {0};
+        if (!sv->manifest_path[0])
+            log_msg(LOG_INFO, "SIGHUP: no manifest to reload");
+        else if (apply_start(sv, sv->manifest_path, NULL, &e) < 0)
+            log_err(&e, "SIGHUP: manifest %s", sv->manifest_path);
         break;
+    }
     default:
         break;
     }
@@ -534,6 +552,7 @@ void sv_run(struct sv *sv)
         c = next;
     }
     sv->ctrs = NULL;
+    apply_free(sv);
     network_shutdown(sv);
     firewall_shutdown(sv);
     volume_free_all(sv);

@@ -35,6 +35,7 @@ struct sv {
     char images_dir[PATH_MAX_BERTH];
     char containers_dir[PATH_MAX_BERTH];
     char volumes_dir[PATH_MAX_BERTH];
+    char manifest_path[PATH_MAX_BERTH]; /* applied at start and on SIGHUP; "" for none */
     gid_t group; /* besides root, members of this group may connect; (gid_t)-1 = none */
     int pid1;
     int role; /* enum boot_role (core/boot.h) */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/caps.h"
+#include "core/apply.h"
 #include "core/boot.h"
 #include "core/cgroup.h"
 #include "core/ctr.h"
@@ -189,6 +190,27 @@ static void v_shutdown(struct client *cl, const struct proto_req *req)
         cl->sv->halt = how;
     client_reply_ok(cl, NULL);
     sv_shutdown_begin(cl->sv);
+}
+
+/* manifest apply PATH: converge to the manifest (core/apply.c); the reply comes when it is
+ * applied. */
+static void v_manifest(struct client *cl, const struct proto_req *req)
+{
+    struct err e = {0};
+    if (strcmp(req->pos[0].s, "apply") != 0 || req->npos != 2) {
+        client_reply_err(cl, 400, "usage: manifest apply PATH");
+        return;
+    }
+    if (req->pos[1].s[0] != '/') {
+        client_reply_err(cl, 400, "the manifest path must be absolute: %s", req->pos[1].s);
+        return;
+    }
+    begin_op(cl, OP_HELPER, NULL);
+    if (apply_start(cl->sv, req->pos[1].s, cl, &e) < 0) {
+        client_reply_err(cl, e.code == ENOENT ? 404 : e.msg[0] && !e.code ? 409 : 400, "%s",
+                         e.msg);
+        client_op_done(cl);
+    }
 }
 
 /* ---- create / run ---- */
@@ -2078,6 +2100,7 @@ static const struct verb verbs[] = {
     {"version", v_version, " ", 0, 0, 0},
     {"info", v_info, " ", 0, 0, 0},
     {"shutdown", v_shutdown, " action ", 0, 0, 0},
+    {"manifest", v_manifest, " ", 2, 2, 0},
     {"create", v_create, CREATE_KEYS, 0, 0, 1},
     {"run", v_run, CREATE_KEYS "attach stdin tty_size ", 0, 0, 1},
     {"start", v_start, " attach stdin tty_size ", 1, 1, 0},

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctl/flag.h"
 #include "ctl/proto.h"
 #include "ctl/tty.h"
 
@@ -129,16 +130,8 @@ int client_forward_signals(struct client_conn *c, const char *target, struct err
  * CLIENT_EXIT_ENGINE when the stream fails or ends without one. */
 int client_attach(struct client_conn *c);
 
-/* Docker-style flags. A table entry per flag; the index is the flag's id. */
-struct client_flag {
-    char short_name; /* 0 when the flag has no short form */
-    const char *long_name;
-    int takes_value;
-};
-struct client_opt {
-    int flag;
-    const char *val; /* NULL for a bare boolean */
-};
+/* Docker-style flags: struct client_flag (a table entry per flag; the index is the flag's id)
+ * and struct client_opt (one occurrence) are in ctl/flag.h. */
 /* A command's grammar. */
 struct client_spec {
     const char *name;  /* "run", "image ls": for messages */
