@@ -76,7 +76,7 @@ $(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) \
 	strip $@
 	@ls -l $@
 
-$(BUILD)/berth-static: $(call obj,$(CLIENT_SRC)) $(BUILD)/ctl/proto.o $(COMMON_OBJ) \
+$(BUILD)/berth-static: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ) \
                        $(BUILD)/cjson/libcjson.a
 	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
