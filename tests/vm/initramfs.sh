@@ -8,7 +8,7 @@
 #   /bin/busybox        Debian's busybox-static, every applet linked in /bin /sbin /usr/bin /usr/sbin
 #   /usr/bin/berth      BUILD/berth-static (the client)
 #   /images/busybox     BUILD/images/busybox (rootfs/ + config.json), imported per the manifest
-#   /etc/berth/         boot.json and selftest.sh from tests/vm
+#   /etc/berth/         selftest.sh and (INIT=berthd) boot.json from tests/vm
 #   /lib/modules/VER/   the modules kernel.sh picked (KERNEL_DIR, default BUILD/vm/kernel)
 #   /dev/console, /dev/null  (the kernel opens /dev/console for /init before anything is mounted)
 # Everything is owned by root (cpio -R 0:0). Run from the top of the repository.
@@ -67,8 +67,12 @@ else
     cp tests/vm/probe-init.sh "$R/init"
 fi
 chmod 755 "$R/init"
-cp tests/vm/boot.json tests/vm/selftest.sh "$R/etc/berth/"
-chmod 644 "$R/etc/berth/boot.json"
+cp tests/vm/selftest.sh "$R/etc/berth/"
+# bootstrap: berthd finds no manifest (bootstrap.sh does its work with the client)
+if [ "$INIT" = berthd ]; then
+    cp tests/vm/boot.json "$R/etc/berth/"
+    chmod 644 "$R/etc/berth/boot.json"
+fi
 chmod 755 "$R/etc/berth/selftest.sh"
 cp -a "$BUILD/images/busybox" "$R/images/busybox"
 cp -a "$KERNEL_DIR/modules/lib/modules/$ver" "$R/lib/modules/"
