@@ -207,8 +207,7 @@ static void v_manifest(struct client *cl, const struct proto_req *req)
     }
     begin_op(cl, OP_HELPER, NULL);
     if (apply_start(cl->sv, req->pos[1].s, cl, &e) < 0) {
-        client_reply_err(cl, e.code == ENOENT ? 404 : e.msg[0] && !e.code ? 409 : 400, "%s",
-                         e.msg);
+        client_reply_err(cl, e.code == ENOENT ? 404 : e.msg[0] && !e.code ? 409 : 400, "%s", e.msg);
         client_op_done(cl);
     }
 }
