@@ -61,6 +61,15 @@ enum {
     RUN_MOUNT,
     RUN_DETACH_KEYS,
     RUN_SIG_PROXY,
+    RUN_HEALTH_CMD,
+    RUN_HEALTH_INTERVAL,
+    RUN_HEALTH_TIMEOUT,
+    RUN_HEALTH_RETRIES,
+    RUN_HEALTH_START_PERIOD,
+    RUN_HEALTH_START_INTERVAL,
+    RUN_NO_HEALTHCHECK,
+    RUN_HEALTH_ON_FAILURE,
+    RUN_SDNOTIFY,
     RUN_NFLAGS,
 };
 
@@ -103,6 +112,15 @@ static const struct client_flag run_flags[RUN_NFLAGS] = {
     [RUN_MOUNT] = {0, "mount", 1},
     [RUN_DETACH_KEYS] = {0, "detach-keys", 1},
     [RUN_SIG_PROXY] = {0, "sig-proxy", 0},
+    [RUN_HEALTH_CMD] = {0, "health-cmd", 1},
+    [RUN_HEALTH_INTERVAL] = {0, "health-interval", 1},
+    [RUN_HEALTH_TIMEOUT] = {0, "health-timeout", 1},
+    [RUN_HEALTH_RETRIES] = {0, "health-retries", 1},
+    [RUN_HEALTH_START_PERIOD] = {0, "health-start-period", 1},
+    [RUN_HEALTH_START_INTERVAL] = {0, "health-start-interval", 1},
+    [RUN_NO_HEALTHCHECK] = {0, "no-healthcheck", 0},
+    [RUN_HEALTH_ON_FAILURE] = {0, "health-on-failure", 1},
+    [RUN_SDNOTIFY] = {0, "sdnotify", 1},
 };
 
 /* Flags passed through as KEY=VALUE, booleans as KEY=1 or KEY=0 (berthd keeps the last). */
@@ -133,6 +151,13 @@ static const char *const run_keys[RUN_NFLAGS] = {
     [RUN_VOLUME] = "volume",
     [RUN_TMPFS] = "tmpfs",
     [RUN_MOUNT] = "mount",
+    [RUN_HEALTH_INTERVAL] = "health_interval",
+    [RUN_HEALTH_TIMEOUT] = "health_timeout",
+    [RUN_HEALTH_RETRIES] = "health_retries",
+    [RUN_HEALTH_START_PERIOD] = "health_start_period",
+    [RUN_HEALTH_START_INTERVAL] = "health_start_interval",
+    [RUN_HEALTH_ON_FAILURE] = "health_on_failure",
+    [RUN_SDNOTIFY] = "sdnotify",
 };
 
 static int put_opt(struct proto_buf *req, const char *key, const char *val, struct err *e)
@@ -288,6 +313,22 @@ static int put_flag(struct proto_buf *req, const struct client_opt *o, struct er
         return put_opt(req, "security_opt", val, e);
     case RUN_BACKOFF:
         return put_backoff(req, val, e);
+    case RUN_HEALTH_CMD:
+    case RUN_NO_HEALTHCHECK: {
+        /* Docker's Healthcheck.Test as JSON: ["CMD-SHELL", S] or ["NONE"] */
+        if (o->flag == RUN_NO_HEALTHCHECK && !client_opt_bool(o))
+            return 0;
+        auto_json cJSON *t = cJSON_CreateArray();
+        int bad =
+            !t || !cJSON_AddItemToArray(
+                      t, cJSON_CreateString(o->flag == RUN_HEALTH_CMD ? "CMD-SHELL" : "NONE"));
+        if (!bad && o->flag == RUN_HEALTH_CMD)
+            bad = !cJSON_AddItemToArray(t, cJSON_CreateString(val));
+        auto_free char *txt = bad ? NULL : cJSON_PrintUnformatted(t);
+        if (!txt)
+            return err_set(e, ENOMEM, "build request");
+        return put_opt(req, "health_test", txt, e);
+    }
     default:
         return 0; /* passed through (run_keys) or resolved elsewhere: -d, -e, --env-file */
     }
