@@ -91,8 +91,8 @@ static void test_parse_keys(void)
     static const struct {
         const char *s;
         int64_t ms;
-    } durs[] = {{"0", 0},       {"30s", 30000}, {"500ms", 500},      {"1m", 60000},
-                {"1m30s", 90000}, {"2", 2000},  {"0.25s", 250},      {"8760h", 31536000000LL}};
+    } durs[] = {{"0", 0},         {"30s", 30000}, {"500ms", 500}, {"1m", 60000},
+                {"1m30s", 90000}, {"2", 2000},    {"0.25s", 250}, {"8760h", 31536000000LL}};
     for (size_t i = 0; i < ARRAY_LEN(durs); i++) {
         int64_t ms = -1;
         struct err e = {0};
@@ -268,9 +268,9 @@ static void test_defaults_and_words(void)
     static const struct {
         int64_t ms;
         const char *want;
-    } go[] = {{0, "0s"},         {1, "1ms"},         {500, "500ms"},    {1000, "1s"},
-              {1500, "1.5s"},    {1250, "1.25s"},    {30000, "30s"},    {60000, "1m0s"},
-              {90000, "1m30s"},  {3600000, "1h0m0s"}, {3723004, "1h2m3.004s"}};
+    } go[] = {{0, "0s"},        {1, "1ms"},          {500, "500ms"},         {1000, "1s"},
+              {1500, "1.5s"},   {1250, "1.25s"},     {30000, "30s"},         {60000, "1m0s"},
+              {90000, "1m30s"}, {3600000, "1h0m0s"}, {3723004, "1h2m3.004s"}};
     for (size_t i = 0; i < ARRAY_LEN(go); i++) {
         char buf[32];
         health_go_duration(go[i].ms, buf, sizeof buf);
