@@ -112,6 +112,9 @@ actions() {
     [[ "$output" == *"(unhealthy)"* ]]
     run actions bad
     [ "$(grep -c 'health_status: unhealthy' <<<"$output")" = 1 ]
+    run b events --since 1h --until "$(date +%s.%N)" --filter event=health_status
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == *" container health_status: unhealthy "*"(image=busybox, name=bad)" ]]
     [ "$(b ps -q --filter health=unhealthy)" = "$(b ps -q)" ]
     # no zombie: every check was reaped
     ! ps -o stat= --ppid "$SV_PID" | grep -q Z
@@ -160,7 +163,8 @@ actions() {
     # the request's values win over the image's, the rest comes from the image
     b run -d --name wrong -u 1000 --health-retries 2 hc sh -c "$LOOP"
     eventually health_is wrong unhealthy
-    jq_is wrong '.State.Health.FailingStreak' 2
+    jq_is wrong '.Config.Healthcheck.Retries' 2
+    jq_is wrong '.State.Health.FailingStreak >= 2' true
     jq_is wrong '.Config.Healthcheck.Interval' 200000000
     b run -d --name off --no-healthcheck hc sh -c "$LOOP"
     jq_is off '.State.Health' null
