@@ -522,7 +522,7 @@ static void close_check_fds(struct health *h)
 /* Read what the check wrote: the first HEALTH_OUTPUT_MAX bytes are kept, the rest dropped. */
 static void drain_output(struct health *h)
 {
-    char scratch[4096];
+    static char scratch[4096]; /* dropped bytes land here */
     while (h->out_fd >= 0) {
         size_t room = sizeof h->out - h->out_len;
         char *dst = room ? h->out + h->out_len : scratch;
