@@ -177,3 +177,21 @@ EOF
     [ "$(grep -v alone "$MDIR/out/order" | tr '\n' ' ')" = "top mid base " ]
     grep -q alone "$MDIR/out/order"
 }
+
+@test "requires healthy: the dependent starts only once the check has passed" {
+    cat >"$MDIR/m.json" <<'EOF2'
+{"containers": [
+  {"name": "web", "image": "busybox", "cmd": ["sleep", "1000"], "network": "none", "stop_timeout": 1,
+   "requires": [{"name": "db", "condition": "healthy"}]},
+  {"name": "db", "image": "busybox", "cmd": ["sh", "-c", "sleep 1; touch /tmp/up; exec sleep 1000"],
+   "network": "none", "stop_timeout": 1,
+   "health": {"cmd": ["test", "-e", "/tmp/up"], "interval": "200ms", "start_period": "10s",
+              "start_interval": "200ms", "retries": 2}}
+ ]}
+EOF2
+    sv_start --manifest "$MDIR/m.json"
+    eventually is_running web
+    [ "$(b inspect db | jq -r '.[0].State.Health.Status')" = healthy ]
+    first_ok=$(b inspect db | jq -r '[.[0].State.Health.Log[] | select(.ExitCode == 0)][0].End')
+    [[ "$first_ok" < "$(started_at web)" ]]
+}
