@@ -47,11 +47,11 @@ struct lane {
     char in[LANE_REPLY_MAX];
     size_t len;
     enum lane_step step;
-    int busy;       /* a request is in flight */
-    int create;     /* K_CTR: the container is new or changed */
-    int created;    /* K_CTR: the container exists (made now or unchanged) */
-    int started;    /* K_CTR: started by this lane */
-    size_t dep;     /* K_CTR: the requirement being checked */
+    int busy;    /* a request is in flight */
+    int create;  /* K_CTR: the container is new or changed */
+    int created; /* K_CTR: the container exists (made now or unchanged) */
+    int started; /* K_CTR: started by this lane */
+    size_t dep;  /* K_CTR: the requirement being checked */
     int failed;
     char error[512];
 };
@@ -228,10 +228,9 @@ static void ctr_step(struct lane *l)
                 l->dep++;
                 break;
             }
-            const char *words[] = {"wait",
-                                   d->cond == MANIFEST_HEALTHY ? "condition=healthy"
-                                                               : "condition=not-running",
-                                   dl->name, NULL};
+            const char *words[] = {
+                "wait", d->cond == MANIFEST_HEALTHY ? "condition=healthy" : "condition=not-running",
+                dl->name, NULL};
             l->step = S_WAIT;
             lane_send(l, NULL, words);
             return;
@@ -264,8 +263,8 @@ static void ctr_reply(struct lane *l, int code, const char *body)
     case S_WAIT: {
         const struct manifest_dep *d = &mc->deps[l->dep];
         if (code != 200) {
-            lane_fail(l, "requirement '%s' (%s): %s", ap->lanes[d->idx].name,
-                      cond_names[d->cond], body);
+            lane_fail(l, "requirement '%s' (%s): %s", ap->lanes[d->idx].name, cond_names[d->cond],
+                      body);
             return;
         }
         if (d->cond == MANIFEST_COMPLETED) {

@@ -20,6 +20,7 @@
 #include "core/apply.h"
 #include "core/events.h"
 #include "core/exec.h"
+#include "core/health.h"
 #include "core/log.h"
 #include "core/network.h"
 #include "core/server.h"
@@ -127,6 +128,7 @@ void ctr_config_free(struct ctr_config *cfg)
     util_strv_free(cfg->cap_add);
     util_strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
+    health_config_free(&cfg->health);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -306,6 +308,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddNumberToObject(j, "NanoCpus", (double)cfg->nano_cpus);
     cJSON_AddNumberToObject(j, "CpuShares", (double)cfg->cpu_shares);
     cJSON_AddBoolToObject(j, "Init", cfg->init);
+    cJSON_AddItemToObject(j, "Health", health_config_json(&cfg->health));
     return j;
 }
 
@@ -484,6 +487,8 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
         goto fail;
     }
     free(s);
+    if (health_config_from_json(cJSON_GetObjectItemCaseSensitive(j, "Health"), &cfg->health, e) < 0)
+        goto fail;
     return 0;
 fail:
     ctr_config_free(cfg);
@@ -803,6 +808,7 @@ void ctr_free(struct ctr *c)
         return;
     struct ev_loop *loop = c->sv->loop;
     exec_ctr_gone(c->sv, c);
+    health_free(c);
     ev_timer_stop(loop, &c->grace_w);
     ev_timer_stop(loop, &c->restart_w);
     ev_timer_stop(loop, &c->cg_w);
@@ -890,6 +896,8 @@ static int begin_start(struct ctr *c, struct err *e)
         c->stdin_fd = p[0];
         c->stdin_hold = p[1];
     }
+    if (health_prestart(c, e) < 0)
+        goto fail;
     int rc = spawn_container(c, dir, lower, c->stdin_fd, &pid, &fd, e);
     if (c->net_join_fd >= 0) {
         (void)close(c->net_join_fd);
@@ -1012,6 +1020,7 @@ int ctr_adopt(struct ctr *c)
     if (logfile_attach(&c->log, c->sv->loop, &e) < 0)
         log_err(&e, "re-adopt '%s': output", c->name);
     cg_reopen(c);
+    health_started(c); /* checks go on; a readiness socket cannot be re-made for it */
     return 1;
 }
 
@@ -1052,6 +1061,7 @@ static void after_exit(struct ctr *c, int was_stopping)
         return;
     }
     set_state(c, CTR_EXITED, "exited");
+    server_ctr_note(c->sv, c, NOTE_DOWN);
     apply_ctr_exited(c);
 }
 
@@ -1109,6 +1119,7 @@ static void handle_exit(struct ctr *c, long status)
     io_release(c);
     cg_release(c);
     net_release(c);
+    health_exited(c);
     after_exit(c, was_stopping);
 }
 
@@ -1120,6 +1131,7 @@ static void start_failed(struct ctr *c, long code)
     c->finished_ns = util_now_ns();
     ev_timer_stop(c->sv->loop, &c->restart_w);
     io_release(c);
+    health_exited(c);
     if (c->failed_pid <= 0)
         cg_release(c); /* else once the failed child is reaped: it is still in the group */
     net_release(c);
@@ -1133,6 +1145,7 @@ static void start_failed(struct ctr *c, long code)
 static void started(struct ctr *c)
 {
     set_state(c, CTR_RUNNING, "started");
+    health_started(c);
     events_emit(c->sv, c, "start", NULL, NULL);
     server_ctr_note(c->sv, c, NOTE_STARTED);
 }
@@ -1142,6 +1155,7 @@ static void begin_stop(struct ctr *c, long timeout, int manual)
     char buf[16];
     if (manual)
         c->manual_stop = 1;
+    health_stopping(c); /* a stop never waits for a check */
     int sig = timeout == 0 ? SIGKILL : c->cfg.stop_signal;
     (void)snprintf(buf, sizeof buf, "%d", sig);
     events_emit(c->sv, c, "kill", "signal", buf);

@@ -18,6 +18,7 @@
 struct sv;
 struct cJSON;
 struct proxy;
+struct health;
 
 enum ctr_state {
     CTR_CREATED,
@@ -54,6 +55,23 @@ enum ctr_restart {
     CTR_RESTART_ON_FAILURE
 };
 enum ctr_net { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE, CTR_NET_CONTAINER };
+
+/* What berthd does when a container's health check makes it unhealthy (DESIGN §13). */
+enum ctr_on_failure {
+    CTR_ON_FAILURE_NONE,
+    CTR_ON_FAILURE_RESTART,
+    CTR_ON_FAILURE_KILL,
+    CTR_ON_FAILURE_STOP
+};
+
+/* Health check and readiness settings (core/health.c); durations 0 = the default. */
+struct ctr_health {
+    char **test; /* Docker's Test: {"CMD", argv...}, {"CMD-SHELL", cmd}, {"NONE"}; NULL: none */
+    int64_t interval_ms, timeout_ms, start_period_ms, start_interval_ms;
+    int retries; /* 0: the default (3) */
+    enum ctr_on_failure on_failure;
+    int sdnotify; /* a NOTIFY_SOCKET in the container: READY=1 makes it healthy */
+};
 
 struct ctr_config {
     char *image;
@@ -97,6 +115,7 @@ struct ctr_config {
     long long nano_cpus;
     long long cpu_shares;
     int init;
+    struct ctr_health health;
 };
 
 /* A published port of the current run: its proxy and the host port it got. */
@@ -161,6 +180,7 @@ struct ctr {
     ev_io oom_w;
     ev_timer cg_w; /* retries removing the cgroup while exits are still being reaped */
     int cg_tries;
+    struct health *health; /* checks and readiness (core/health.c); NULL until first needed */
 };
 
 const char *ctr_state_name(enum ctr_state s);

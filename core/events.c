@@ -111,8 +111,13 @@ static int match_one(const cJSON *ev, const char *f)
     const cJSON *action = cJSON_GetObjectItemCaseSensitive(ev, "Action");
     if (kl == 4 && strncmp(f, "type", 4) == 0)
         return strcmp(v, "container") == 0;
-    if (kl == 5 && strncmp(f, "event", 5) == 0)
+    if (kl == 5 && strncmp(f, "event", 5) == 0) {
+        /* Docker: event=health_status matches "health_status: healthy" and the like */
+        if (cJSON_IsString(action) && strcmp(v, "health_status") == 0 &&
+            strncmp(action->valuestring, "health_status:", 14) == 0)
+            return 1;
         return cJSON_IsString(action) && strcmp(v, action->valuestring) == 0;
+    }
     if (kl == 5 && strncmp(f, "image", 5) == 0) {
         const char *im = attr(attrs, "image");
         return im && strcmp(im, v) == 0;

@@ -42,6 +42,17 @@
 #define NET_MTU_MIN          68 /* IPv4's minimum link MTU */
 #define NET_MTU_MAX          65535
 
+/* health checks and readiness (core/health.c) */
+#define HEALTH_LOG_MAX           5    /* results kept per container (Docker's 5) */
+#define HEALTH_OUTPUT_MAX        4096 /* bytes of a check's output kept (Docker's 4 KiB) */
+#define HEALTH_INTERVAL_MS       30000
+#define HEALTH_TIMEOUT_MS        30000
+#define HEALTH_START_INTERVAL_MS 5000
+#define HEALTH_RETRIES           3
+#define HEALTH_DURATION_MAX_MS   (365LL * 86400 * 1000) /* a year: longer is a mistake */
+#define HEALTH_NOTIFY_BATCH      16                     /* readiness datagrams read per wakeup */
+#define HEALTH_NOTIFY_DGRAM_MAX  4096                   /* a longer datagram is cut */
+
 /* published-port proxy (core/proxy.c) */
 #define PROXY_BUF_LEN         (64 * 1024) /* bytes queued per direction of one TCP connection */
 #define PROXY_CONNS_MAX       1024        /* TCP connections per proxy; more are closed at accept */

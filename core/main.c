@@ -149,6 +149,25 @@ static int berthd(int argc, char **argv, enum boot_role role)
         fprintf(stderr, "berthd: %s\n", err_str(&e));
         return 2;
     }
+    if (!manifest && machine && access(BOOT_MANIFEST_PATH, F_OK) == 0)
+        manifest = BOOT_MANIFEST_PATH;
+    if (manifest) {
+        struct manifest m;
+        /* a bad manifest is a clear error at once (the machine's init logs it and goes on) */
+        if (manifest_load(manifest, &m, &e) < 0) {
+            fprintf(stderr, "berthd: manifest: %s\n", err_str(&e));
+            if (!machine)
+                return 2;
+            manifest = NULL;
+        } else
+            manifest_free(&m);
+    }
+    if (manifest && (manifest[0] != '/' ||
+                     util_fmt(sv.manifest_path, sizeof sv.manifest_path, &e, "%s", manifest) < 0)) {
+        fprintf(stderr, "berthd: --manifest must be an absolute path\n");
+        if (!machine)
+            return 2;
+    }
     sv.discard_corrupt = discard;
     if (firewall_init(&sv, fw_mode, nat, &e) < 0) {
         fprintf(stderr, "berthd: %s\n", err_str(&e));
@@ -163,25 +182,6 @@ static int berthd(int argc, char **argv, enum boot_role role)
         else
             fprintf(stderr, "berthd: %s\n", err_str(&e));
         return 1;
-    }
-    if (!manifest && machine && access(BOOT_MANIFEST_PATH, F_OK) == 0)
-        manifest = BOOT_MANIFEST_PATH;
-    if (manifest) {
-        struct manifest m;
-        /* a bad manifest is a clear error at once (the machine's init logs it and goes on) */
-        if (manifest_load(manifest, &m, &e) < 0) {
-            fprintf(stderr, "berthd: manifest: %s\n", err_str(&e));
-            if (!machine)
-                return 2;
-            manifest = NULL;
-        } else
-            manifest_free(&m);
-    }
-    if (manifest && (manifest[0] != '/' || util_fmt(sv.manifest_path, sizeof sv.manifest_path,
-                                                    &e, "%s", manifest) < 0)) {
-        fprintf(stderr, "berthd: --manifest must be an absolute path\n");
-        if (!machine)
-            return 2;
     }
     log_msg(LOG_INFO, "berthd %s ready on %s (root %s, %s)", BERTH_VERSION, sv.socket_path, sv.root,
             boot_role_name(role));

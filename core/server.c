@@ -20,6 +20,7 @@
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/exec.h"
+#include "core/health.h"
 #include "core/log.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -182,6 +183,8 @@ void client_op_done(struct client *cl)
     cl->op_ctr = NULL;
     cl->op_attach = 0;
     cl->wait_removed = 0;
+    cl->wait_healthy = 0;
+    cl->wait_running = 0;
     cl->logs_follow = 0;
     ev_timer_stop(cl->sv->loop, &cl->until_w);
     if (cl->logs) {
@@ -611,6 +614,25 @@ static void reply_id(struct client *cl, const struct ctr *c)
     client_reply_json(cl, view_created(c));
 }
 
+/* wait condition=healthy: the status turned healthy, or the container went down first. */
+static void note_wait_healthy(struct client *cl, struct ctr *c, enum server_note note)
+{
+    if (note == NOTE_HEALTH && health_status_of(c) == HEALTH_HEALTHY) {
+        cJSON *j = cJSON_CreateObject();
+        if (j) {
+            cJSON_AddNumberToObject(j, "StatusCode", 0);
+            cJSON_AddStringToObject(j, "Health", "healthy");
+        }
+        client_reply_json(cl, j);
+        client_op_done(cl);
+    } else if (note == NOTE_DOWN || note == NOTE_START_FAILED || note == NOTE_REMOVED ||
+               (note == NOTE_EXITED && c->state == CTR_EXITED)) {
+        /* NOTE_EXITED in state exited: a pending restart was cancelled */
+        client_reply_err(cl, 409, "container %s exited before becoming healthy", c->name);
+        client_op_done(cl);
+    }
+}
+
 static void note_client(struct client *cl, struct ctr *c, enum server_note note)
 {
     switch (cl->op) {
@@ -662,6 +684,17 @@ static void note_client(struct client *cl, struct ctr *c, enum server_note note)
         }
         return;
     case OP_WAIT:
+        if (cl->wait_healthy) {
+            note_wait_healthy(cl, c, note);
+            return;
+        }
+        if (cl->wait_running) {
+            if (note == NOTE_STARTED) {
+                client_reply_ok(cl, "{\"StatusCode\":0,\"State\":\"running\"}");
+                client_op_done(cl);
+            }
+            return;
+        }
         if ((!cl->wait_removed && (note == NOTE_EXITED || note == NOTE_START_FAILED)) ||
             note == NOTE_REMOVED) {
             reply_status(cl, c);

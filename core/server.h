@@ -58,6 +58,8 @@ struct client {
     int op_attach;                /* OP_START/OP_RESTART: continue as an attach stream */
     struct exec_session *op_exec; /* OP_EXEC */
     int wait_removed;             /* OP_WAIT condition=removed */
+    int wait_healthy;             /* OP_WAIT condition=healthy */
+    int wait_running;             /* OP_WAIT condition=running */
     struct logfile_reader *logs;
     int logs_follow;
     int logs_streams; /* bit 1 stdout, bit 2 stderr */
@@ -82,7 +84,15 @@ void server_close_all(struct sv *sv);
 void server_flush(struct sv *sv);
 
 /* Container notifications, routed to the clients waiting on them. */
-enum server_note { NOTE_STARTED, NOTE_START_FAILED, NOTE_EXITED, NOTE_REMOVED };
+/* NOTE_HEALTH: its health status changed; NOTE_DOWN: it exited and no restart follows. */
+enum server_note {
+    NOTE_STARTED,
+    NOTE_START_FAILED,
+    NOTE_EXITED,
+    NOTE_REMOVED,
+    NOTE_HEALTH,
+    NOTE_DOWN
+};
 void server_ctr_note(struct sv *sv, struct ctr *c, enum server_note note);
 /* Output of C (STREAM 1/2) for attached clients and log followers. LINE is the encoded log line
  * (for logs -f) or NULL. */

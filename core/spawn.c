@@ -30,6 +30,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/ctr.h"
+#include "core/health.h"
 #include "core/seccomp.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -435,14 +436,28 @@ static int child_veth(const struct ctr *c, struct err *e)
 
 /* The config's mounts as the rootfs code applies them: a volume's source is its directory. In
  * the child (its own copy of memory: nothing is freed). */
-static struct storage_mount *child_mounts(const struct ctr *c, struct err *e)
+static struct storage_mount *child_mounts(const struct ctr *c, const char *ctr_dir, int *n,
+                                          struct err *e)
 {
-    if (c->cfg.nmounts == 0)
+    *n = c->cfg.nmounts + (c->cfg.health.sdnotify ? 1 : 0);
+    if (*n == 0)
         return NULL;
-    struct storage_mount *v = calloc((size_t)c->cfg.nmounts, sizeof *v);
+    struct storage_mount *v = calloc((size_t)*n, sizeof *v);
     if (!v) {
         err_set(e, ENOMEM, "mounts");
         return NULL;
+    }
+    if (c->cfg.health.sdnotify) {
+        /* the readiness socket, last: over whatever the config mounts on /run */
+        char *sock = malloc(PATH_MAX_BERTH);
+        if (!sock || util_fmt(sock, PATH_MAX_BERTH, e, "%s/%s", ctr_dir, HEALTH_NOTIFY_FILE) < 0) {
+            if (!sock)
+                err_set(e, ENOMEM, "mounts");
+            free(sock);
+            return NULL;
+        }
+        v[*n - 1].source = sock;
+        v[*n - 1].target = HEALTH_NOTIFY_PATH;
     }
     for (int i = 0; i < c->cfg.nmounts; i++) {
         const struct ctr_mount *m = &c->cfg.mounts[i];
@@ -520,8 +535,9 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     char exe[PATH_MAX_BERTH];
     if (c->cfg.init && own_binary(exe, &e) < 0)
         child_fail(report_fd, 125, &e);
-    struct storage_mount *mounts = child_mounts(c, &e);
-    if (!mounts && c->cfg.nmounts)
+    int nmounts = 0;
+    struct storage_mount *mounts = child_mounts(c, dir, &nmounts, &e);
+    if (!mounts && nmounts)
         child_fail(report_fd, 125, &e);
     struct storage_rootfs rf = {
         .lower = lower,
@@ -538,7 +554,7 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         .init_fd = &init_fd,
         .defer_pivot = 1, /* pivot here, or in berthd re-executed as berth-init */
         .mounts = mounts,
-        .nmounts = c->cfg.nmounts,
+        .nmounts = nmounts,
         .copy_contents = storage_copy_contents,
     };
     if (storage_rootfs_setup(&rf, &e) < 0)

@@ -22,6 +22,7 @@
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/exec.h"
+#include "core/health.h"
 #include "core/firewall.h"
 #include "core/log.h"
 #include "core/network.h"
@@ -216,7 +217,8 @@ static void on_child_exit(struct ev_loop *loop, ev_child *w, int revents)
     struct ctr *c = sv_find_by_pid(sv, w->rpid);
     if (c)
         ctr_reaped(c, w->rpid, w->rstatus);
-    else if (!exec_reaped(sv, w->rpid, w->rstatus) && !helper_reap(sv, w->rpid, w->rstatus)) {
+    else if (!exec_reaped(sv, w->rpid, w->rstatus) && !health_reaped(sv, w->rpid, w->rstatus) &&
+             !helper_reap(sv, w->rpid, w->rstatus)) {
         sv->orphans_reaped++;
         log_msg(LOG_DEBUG, "reaped orphan %d", (int)w->rpid);
     }

@@ -23,6 +23,7 @@
 #include "core/ctr.h"
 #include "core/events.h"
 #include "core/exec.h"
+#include "core/health.h"
 #include "core/firewall.h"
 #include "core/log.h"
 #include "core/network.h"
@@ -45,6 +46,10 @@
 #define ISOLATION_KEYS                                                                             \
     "cap_add cap_drop privileged security_opt seccomp_profile memory memory_swap pids_limit "      \
     "cpus cpu_shares init "
+
+#define HEALTH_KEYS                                                                                \
+    "health_test health_interval health_timeout health_start_period health_start_interval "        \
+    "health_retries health_on_failure sdnotify "
 
 /* Options that take a boolean (1/0/true/false), checked for every verb. */
 #define BOOL_KEYS                                                                                  \
@@ -207,8 +212,7 @@ static void v_manifest(struct client *cl, const struct proto_req *req)
     }
     begin_op(cl, OP_HELPER, NULL);
     if (apply_start(cl->sv, req->pos[1].s, cl, &e) < 0) {
-        client_reply_err(cl, e.code == ENOENT ? 404 : e.msg[0] && !e.code ? 409 : 400, "%s",
-                         e.msg);
+        client_reply_err(cl, e.code == ENOENT ? 404 : e.msg[0] && !e.code ? 409 : 400, "%s", e.msg);
         client_op_done(cl);
     }
 }
@@ -624,6 +628,59 @@ static int parse_isolation(struct client *cl, const struct proto_req *req, struc
     return 0;
 }
 
+/* The health keys of a create/run request, over the image's Healthcheck (IMAGE_JSON, or NULL)
+ * as Docker merges them: the request's test wins, and each unset duration or count comes from
+ * the image. Replies 400 on a bad value and returns -1. */
+static int parse_health(struct client *cl, const struct proto_req *req, struct ctr_health *h,
+                        const char *image, const char *image_json)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } durs[] = {
+        {"health_interval", offsetof(struct ctr_health, interval_ms)},
+        {"health_timeout", offsetof(struct ctr_health, timeout_ms)},
+        {"health_start_period", offsetof(struct ctr_health, start_period_ms)},
+        {"health_start_interval", offsetof(struct ctr_health, start_interval_ms)},
+    };
+    struct err e = {0};
+    const char *v;
+    long long n;
+
+    if ((v = proto_opt(req, "health_test")) && health_parse_test(v, &h->test, &e) < 0)
+        goto bad;
+    for (size_t i = 0; i < ARRAY_LEN(durs); i++) {
+        int64_t ms;
+        if (!(v = proto_opt(req, durs[i].key)))
+            continue;
+        if (health_parse_duration(v, &ms, &e) < 0) {
+            err_wrap(&e, "%s", durs[i].key);
+            goto bad;
+        }
+        memcpy((char *)h + durs[i].off, &ms, sizeof ms);
+    }
+    if ((v = proto_opt(req, "health_retries"))) {
+        if (util_parse_int(v, 0, 1000000, &n, &e) < 0) {
+            err_wrap(&e, "health_retries");
+            goto bad;
+        }
+        h->retries = (int)n;
+    }
+    if ((v = proto_opt(req, "health_on_failure")) &&
+        health_parse_on_failure(v, &h->on_failure, &e) < 0)
+        goto bad;
+    if ((v = proto_opt(req, "sdnotify")) && health_parse_sdnotify(v, &h->sdnotify, &e) < 0)
+        goto bad;
+    if (health_merge_image(h, image_json, &e) < 0) {
+        err_wrap(&e, "image %s", image);
+        goto bad;
+    }
+    return 0;
+bad:
+    client_reply_err(cl, 400, "%s", e.msg);
+    return -1;
+}
+
 /* Build a container config from a create/run request. Replies on error and returns -1. */
 static int build_config(struct client *cl, const struct proto_req *req, struct ctr_config *cfg,
                         char *name, size_t name_size)
@@ -818,6 +875,8 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
     }
     if (!(cfg->image = strdup(image)))
         goto oom;
+    if (parse_health(cl, req, &cfg->health, image, icfg.healthcheck_json) < 0)
+        goto fail;
 
     /* command: entrypoint + (request cmd or image cmd) */
     size_t ne = 0, nc = 0;
@@ -846,7 +905,7 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
     }
 
     /* environment: image's, then the request's overriding by key */
-    cfg->env = strv_dup(icfg.env, nenv + 1);
+    cfg->env = strv_dup(icfg.env, nenv + 2) /* + TERM, NOTIFY_SOCKET */;
     if (!cfg->env)
         goto oom;
     size_t have = 0;
@@ -857,6 +916,9 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
             goto oom;
     if (cfg->tty && !env_has(cfg->env, "TERM") && env_set(cfg->env, &have, "TERM=xterm") < 0)
         goto oom; /* DESIGN §16; the image's or the user's TERM wins */
+    if (cfg->health.sdnotify && !env_has(cfg->env, "NOTIFY_SOCKET") &&
+        env_set(cfg->env, &have, "NOTIFY_SOCKET=" HEALTH_NOTIFY_PATH) < 0)
+        goto oom;
 
     v = proto_opt(req, "workdir");
     if (v && *v && v[0] != '/') {
@@ -1267,9 +1329,41 @@ static void v_wait(struct client *cl, const struct proto_req *req)
         return;
     const char *cond = proto_opt(req, "condition");
     if (cond && strcmp(cond, "not-running") != 0 && strcmp(cond, "next-exit") != 0 &&
-        strcmp(cond, "removed") != 0) {
-        client_reply_err(cl, 400, "invalid condition '%s': not-running, next-exit or removed",
+        strcmp(cond, "removed") != 0 && strcmp(cond, "exited") != 0 &&
+        strcmp(cond, "healthy") != 0 && strcmp(cond, "running") != 0) {
+        client_reply_err(cl, 400,
+                         "invalid condition '%s': not-running, next-exit, removed, exited, "
+                         "healthy or running",
                          cond);
+        return;
+    }
+    if (cond && strcmp(cond, "exited") == 0)
+        cond = "not-running";
+    int up = (c->state == CTR_RUNNING || c->state == CTR_PAUSED) && !c->start_pending;
+    if (cond && strcmp(cond, "healthy") == 0) {
+        if (!health_watched(&c->cfg.health)) {
+            client_reply_err(cl, 409, "container %s has no health check", c->name);
+            return;
+        }
+        if (up && health_status_of(c) == HEALTH_HEALTHY) {
+            client_reply_ok(cl, "{\"StatusCode\":0,\"Health\":\"healthy\"}");
+            return;
+        }
+        if (c->state != CTR_CREATED && !ctr_live(c)) {
+            client_reply_err(cl, 409, "container %s exited before becoming healthy", c->name);
+            return;
+        }
+        begin_op(cl, OP_WAIT, c);
+        cl->wait_healthy = 1;
+        return;
+    }
+    if (cond && strcmp(cond, "running") == 0) {
+        if (up) {
+            client_reply_ok(cl, "{\"StatusCode\":0,\"State\":\"running\"}");
+            return;
+        }
+        begin_op(cl, OP_WAIT, c);
+        cl->wait_running = 1;
         return;
     }
     int running = ctr_live(c);
@@ -2093,7 +2187,8 @@ static void v_volume(struct client *cl, const struct proto_req *req)
 #define CREATE_KEYS                                                                                \
     " image name restart rm env label hostname user workdir read_only network ip publish dns "     \
     "expose publish_all volume tmpfs mount "                                                       \
-    "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS
+    "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS    \
+        HEALTH_KEYS
 
 static const struct verb verbs[] = {
     {"ping", v_ping, " ", 0, 0, 0},

@@ -14,6 +14,7 @@
 
 #include "core/ctr.h"
 #include "core/exec.h"
+#include "core/health.h"
 #include "core/network.h"
 #include "core/sv.h"
 #include "core/util.h"
@@ -57,10 +58,18 @@ void view_status(const struct ctr *c, int64_t now_ns, char *buf, size_t size)
     switch (c->state) {
     case CTR_RUNNING:
     case CTR_STOPPING:
-    case CTR_PAUSED:
+    case CTR_PAUSED: {
+        /* Docker: a paused container shows (Paused), else its health */
+        enum health_status h = health_status_of(c);
+        const char *suffix = c->state == CTR_PAUSED  ? " (Paused)"
+                             : h == HEALTH_STARTING  ? " (health: starting)"
+                             : h == HEALTH_HEALTHY   ? " (healthy)"
+                             : h == HEALTH_UNHEALTHY ? " (unhealthy)"
+                                                     : "";
         view_human_duration(now_ns - c->started_ns, d, sizeof d);
-        (void)snprintf(buf, size, "Up %s%s", d, c->state == CTR_PAUSED ? " (Paused)" : "");
+        (void)snprintf(buf, size, "Up %s%s", d, suffix);
         return;
+    }
     case CTR_RESTARTING:
         view_human_duration(now_ns - c->finished_ns, d, sizeof d);
         (void)snprintf(buf, size, "Restarting (%d) %s ago", c->exit_code, d);
@@ -243,6 +252,9 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddStringToObject(st, "Error", c->error);
         add_time(st, "StartedAt", c->started_ns);
         add_time(st, "FinishedAt", c->finished_ns);
+        cJSON *health = health_state_json(c);
+        if (health)
+            cJSON_AddItemToObject(st, "Health", health);
     }
     cJSON_AddStringToObject(j, "Image", c->cfg.image);
     static const char *const paths[][2] = {{"ResolvConfPath", "resolv.conf"},
@@ -329,6 +341,9 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddItemToObject(cf, "Labels", labels_obj(c->cfg.labels));
         cJSON_AddStringToObject(cf, "StopSignal", util_signal_name(c->cfg.stop_signal));
         cJSON_AddNumberToObject(cf, "StopTimeout", c->cfg.stop_timeout);
+        cJSON *check = health_docker_json(&c->cfg.health);
+        if (check)
+            cJSON_AddItemToObject(cf, "Healthcheck", check);
     }
     cJSON *ns = cJSON_AddObjectToObject(j, "NetworkSettings");
     if (ns)
@@ -419,6 +434,8 @@ static int match_filter(struct sv *sv, const struct ctr *c, int pos, const char 
         *ok = c->state == CTR_EXITED && strcmp(buf, v) == 0;
     } else if (KEY("label"))
         *ok = has_label(c, v);
+    else if (KEY("health"))
+        *ok = strcmp(health_status_name(health_status_of(c)), v) == 0;
     else if (KEY("ancestor"))
         *ok = strcmp(c->cfg.image, v) == 0;
     else if (KEY("before")) {
@@ -436,14 +453,20 @@ static int match_filter(struct sv *sv, const struct ctr *c, int pos, const char 
 cJSON *view_ps(struct sv *sv, int all, const char *const *filters, size_t nfilters, struct err *e)
 {
     int64_t now = util_now_ns();
-    static const char *const keys[] = {
-        "name=", "id=", "status=", "exited=", "label=", "ancestor=", "before=", "since="};
+    static const char *const keys[] = {"name=",   "id=",       "status=", "exited=", "label=",
+                                       "health=", "ancestor=", "before=", "since="};
     for (size_t i = 0; i < nfilters; i++) {
         int known = 0;
         for (size_t k = 0; k < ARRAY_LEN(keys); k++)
             known |= strncmp(filters[i], keys[k], strlen(keys[k])) == 0;
         if (!known)
             return err_set(e, 0, "invalid filter '%s'", filters[i]), e->code = EINVAL, NULL;
+        const char *hv = strncmp(filters[i], "health=", 7) == 0 ? filters[i] + 7 : NULL;
+        if (hv && strcmp(hv, "healthy") != 0 && strcmp(hv, "unhealthy") != 0 &&
+            strcmp(hv, "starting") != 0 && strcmp(hv, "none") != 0)
+            return err_set(e, 0, "invalid filter 'health=%s': healthy, unhealthy, starting or none",
+                           hv),
+                   e->code = EINVAL, NULL;
         /* a filter on status or exited implies -a, as in Docker */
         if (strncmp(filters[i], "status=", 7) == 0 || strncmp(filters[i], "exited=", 7) == 0)
             all = 1;

@@ -722,6 +722,63 @@ int cmd_volume(int argc, char **argv)
                         argc, argv);
 }
 
+/* ---- manifest ---- */
+
+/* manifest apply FILE: berthd reads FILE (made absolute here) and converges to it; one line
+ * per container that changed, and an error line per failure (exit 1). */
+static int manifest_apply(int argc, char **argv)
+{
+    static const struct client_spec spec = {
+        .name = "manifest apply", .usage = "FILE", .min_args = 1, .max_args = 1};
+    auto_args struct client_args a = {0};
+    auto_conn struct client_conn c = CLIENT_CONN_INIT;
+    auto_buf struct proto_buf req = {0};
+    auto_free char *abs = NULL;
+
+    int rc = client_args_parse(&a, &spec, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : CLIENT_EXIT_FAIL;
+    abs = realpath(a.pos[0], NULL);
+    if (!abs) {
+        client_error("manifest '%s': %s", a.pos[0], strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    if (proto_buf_word(&req, "manifest") < 0 || proto_buf_word(&req, "apply") < 0 ||
+        proto_buf_word(&req, abs) < 0) {
+        client_error("build request: %s", strerror(errno));
+        return CLIENT_EXIT_FAIL;
+    }
+    auto_json cJSON *j = client_call_json(&c, &req);
+    if (!j)
+        return CLIENT_EXIT_FAIL;
+    static const char *const keys[] = {"Removed", "Created", "Started", "Unchanged"};
+    for (size_t k = 0; k < ARRAY_LEN(keys); k++) {
+        const cJSON *v;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, keys[k]))
+        {
+            if (cJSON_IsString(v))
+                printf("%-10s %s\n", keys[k], v->valuestring);
+        }
+    }
+    const cJSON *f;
+    int failed = 0;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "Failed"))
+    {
+        client_error("%s: %s", client_json_str(f, "Name"), client_json_str(f, "Error"));
+        failed = 1;
+    }
+    return failed ? CLIENT_EXIT_FAIL : 0;
+}
+
+int cmd_manifest(int argc, char **argv)
+{
+    static const struct sub_cmd subs[] = {{"apply", manifest_apply}};
+    return dispatch_sub("manifest", subs, ARRAY_LEN(subs),
+                        "  apply       Converge to a boot manifest: start what is new, stop what "
+                        "was removed,\n              re-create what changed\n",
+                        argc, argv);
+}
+
 /* ---- info, version, ping, shutdown ---- */
 
 int cmd_info(int argc, char **argv)

@@ -17,3 +17,4 @@ int cmd_info(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_shutdown(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);

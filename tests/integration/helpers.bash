@@ -48,7 +48,7 @@ sv_start() {
     export TESTDIR ROOT SOCK
     mkdir -p "$ROOT/images"
     cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
-    sv_launch || return 1
+    sv_launch "$@" || return 1
     CGPARENT=$(q info | sed 's/^ok //' | jq -r '.CgroupParent // empty')
     FWTABLE=$(q info | sed 's/^ok //' | jq -r '.FirewallTable // empty')
 }

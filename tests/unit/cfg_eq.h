@@ -37,6 +37,14 @@ static inline int mounts_eq(const struct ctr_config *a, const struct ctr_config 
     return 1;
 }
 
+static inline int health_eq(const struct ctr_health *a, const struct ctr_health *b)
+{
+    return strv_eq(a->test, b->test) && !a->test == !b->test && a->interval_ms == b->interval_ms &&
+           a->timeout_ms == b->timeout_ms && a->start_period_ms == b->start_period_ms &&
+           a->start_interval_ms == b->start_interval_ms && a->retries == b->retries &&
+           a->on_failure == b->on_failure && a->sdnotify == b->sdnotify;
+}
+
 static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
 {
     return str_eq(a->image, b->image) && strv_eq(a->argv, b->argv) && strv_eq(a->env, b->env) &&
@@ -56,5 +64,6 @@ static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
            a->no_new_privs == b->no_new_privs && a->seccomp_unconfined == b->seccomp_unconfined &&
            str_eq(a->seccomp_profile, b->seccomp_profile) && a->memory == b->memory &&
            a->memory_swap == b->memory_swap && a->pids_limit == b->pids_limit &&
-           a->nano_cpus == b->nano_cpus && a->cpu_shares == b->cpu_shares && a->init == b->init;
+           a->nano_cpus == b->nano_cpus && a->cpu_shares == b->cpu_shares && a->init == b->init &&
+           health_eq(&a->health, &b->health);
 }

@@ -95,6 +95,23 @@ static void make_cfg(struct ctr_config *cfg, int k)
     cfg->backoff_min_ms = 10 + k;
     cfg->backoff_max_ms = 9999 + k;
     cfg->backoff_reset_ms = 5000 + k;
+    /* health: none, a shell check, an exec check, NONE (an image's check disabled) */
+    static const char *const shell[] = {"CMD-SHELL", "test -e /tmp/ready || exit 1"};
+    static const char *const exec[] = {"CMD", "/bin/check", "--ping", "a b"};
+    static const char *const none[] = {"NONE"};
+    if (k % 4 == 1)
+        cfg->health.test = xstrv(2, shell);
+    else if (k % 4 == 2)
+        cfg->health.test = xstrv(4, exec);
+    else if (k % 4 == 3)
+        cfg->health.test = xstrv(1, none);
+    cfg->health.interval_ms = k % 2 ? 200 + k : 0;
+    cfg->health.timeout_ms = k % 3 ? 1500 * k : 0;
+    cfg->health.start_period_ms = 60000LL * k;
+    cfg->health.start_interval_ms = k % 2 ? 0 : 250 + k;
+    cfg->health.retries = k;
+    cfg->health.on_failure = (enum ctr_on_failure)(k % 4);
+    cfg->health.sdnotify = k % 3 == 1;
 }
 
 struct spec {
@@ -492,6 +509,41 @@ static void m_config_argv_empty(cJSON *r)
     cJSON_DeleteItemFromObject(cfg, "Argv");
     cJSON_AddArrayToObject(cfg, "Argv");
 }
+static cJSON *health_of(cJSON *r)
+{
+    cJSON *cfg = cJSON_GetObjectItem(first(r), "Config");
+    cJSON *h = cJSON_GetObjectItem(cfg, "Health");
+    return h ? h : cJSON_AddObjectToObject(cfg, "Health");
+}
+static void m_health_test_type(cJSON *r)
+{
+    cJSON *h = health_of(r);
+    cJSON_DeleteItemFromObject(h, "Test");
+    cJSON *t = cJSON_AddArrayToObject(h, "Test");
+    cJSON_AddItemToArray(t, cJSON_CreateString("SHELL"));
+    cJSON_AddItemToArray(t, cJSON_CreateString("true"));
+}
+static void m_health_test_str(cJSON *r)
+{
+    set_str(health_of(r), "Test", "CMD true");
+}
+static void m_health_interval(cJSON *r)
+{
+    set_num(health_of(r), "IntervalMs", -1);
+}
+static void m_health_retries(cJSON *r)
+{
+    set_num(health_of(r), "Retries", 1e7);
+}
+static void m_health_action(cJSON *r)
+{
+    set_str(health_of(r), "OnFailure", "reboot");
+}
+static void m_health_obj(cJSON *r)
+{
+    cJSON *cfg = cJSON_GetObjectItem(first(r), "Config");
+    set_str(cfg, "Health", "yes");
+}
 static void m_too_many(cJSON *r)
 {
     cJSON *arr = cJSON_GetObjectItem(r, "containers");
@@ -541,6 +593,12 @@ static const struct {
     {"config without image", m_config_no_image, EINVAL, "Image"},
     {"config with signal 99", m_config_signal, EINVAL, "StopSignal"},
     {"config with empty argv", m_config_argv_empty, EINVAL, "empty command"},
+    {"health test of an unknown type", m_health_test_type, EINVAL, "health test type"},
+    {"health test as a string", m_health_test_str, EINVAL, "health test"},
+    {"negative health interval", m_health_interval, EINVAL, "IntervalMs"},
+    {"health retries 1e7", m_health_retries, EINVAL, "Retries"},
+    {"unknown health action", m_health_action, EINVAL, "OnFailure"},
+    {"health not an object", m_health_obj, EINVAL, "'Health'"},
     {"more than CTR_MAX containers", m_too_many, E2BIG, "containers"},
     {"last container broken", m_last_bad, EINVAL, "ExitCode"},
 };
