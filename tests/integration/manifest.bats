@@ -213,10 +213,3 @@ EOF2
     [ "$status" -eq 0 ]
     [[ "$output" == *"berth: check did not start: requirement 'dep' (completed): it exited with 4"* ]]
 }
-    eventually berthd_gone
-    rc=0
-    wait "$SV_PID" || rc=$?
-    SV_PID=
-    [ "$rc" -eq 0 ]
-    grep -q "^berth: check did not start: requirement 'dep' (completed): it exited with 4$" "$TESTDIR/berthd.log"
-}
