@@ -63,6 +63,7 @@ struct apply {
     struct lane *lanes;
     size_t nlanes;
     struct client *cl;
+    int end_now; /* exit_with's container cannot start: shut down */
     cJSON *created, *started, *removed, *unchanged, *failed;
 };
 
@@ -98,6 +99,15 @@ static void lane_fail(struct lane *l, const char *fmt, ...)
     l->busy = 0;
     lane_close(l);
     log_msg(LOG_ERROR, "manifest: %s: %s", l->name, l->error);
+    struct sv *sv = l->ap->sv;
+    const char *ew = l->ap->m.exit_with;
+    if (l->kind == K_CTR && ew && strcmp(ew, l->name) == 0 && !sv->shutting_down) {
+        /* the appliance's verdict will never come: end now, saying why */
+        char line[700];
+        int n = snprintf(line, sizeof line, "berth: %s did not start: %s\n", l->name, l->error);
+        (void)!write(STDERR_FILENO, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+        l->ap->end_now = 1; /* advance() shuts down once it no longer needs the lanes */
+    }
     cJSON *o = cJSON_CreateObject();
     if (o) {
         cJSON_AddStringToObject(o, "Name", l->name);
@@ -576,11 +586,19 @@ static void advance(struct apply *ap)
         if (ap->phase == PH_DONE)
             break;
     }
+    struct sv *sv = ap->sv;
+    int end_now = ap->end_now;
+    ap->end_now = 0;
     if (ap->phase == PH_DONE) {
         free(ap->lanes);
         ap->lanes = NULL;
         ap->nlanes = 0;
         finish(ap);
+    }
+    /* last: the shutdown cancels (and frees) this application */
+    if (end_now && !sv->shutting_down) {
+        sv->halt = sv->role == BOOT_MACHINE ? BOOT_POWEROFF : BOOT_EXIT;
+        sv_shutdown_begin(sv);
     }
 }
 

@@ -153,7 +153,7 @@ static int root_is_initramfs(void)
 /* Copy the initramfs onto a new tmpfs (not attached anywhere while it fills, so the copy never
  * meets itself), empty the initramfs to give its memory back, move the tmpfs onto / and
  * chroot into it: what switch_root does, without a second /init. */
-static void leave_initramfs(void)
+static void leave_initramfs(char **argv)
 {
     struct err e = {0};
     (void)umount2("/proc", MNT_DETACH); /* boot_role's; mounted again on the new root */
@@ -165,12 +165,14 @@ static void leave_initramfs(void)
     }
     auto_close int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
     auto_close int old = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (mfd < 0 || old < 0) {
+    /* fsmount gives an O_PATH fd: the copy needs a real one for fchown and fchmod */
+    auto_close int dst = mfd < 0 ? -1 : openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mfd < 0 || old < 0 || dst < 0) {
         log_msg(LOG_ERROR, "new root tmpfs: %s", strerror(errno));
         return;
     }
     int64_t t0 = util_now_ns();
-    if (storage_copy_contents(old, mfd, &e) < 0) {
+    if (storage_copy_contents(old, dst, &e) < 0) {
         log_err(&e, "copy the initramfs onto a tmpfs (staying on the initramfs)");
         return;
     }
@@ -190,6 +192,12 @@ static void leave_initramfs(void)
     }
     log_msg(LOG_INFO, "moved the initramfs onto a tmpfs root (%.1f ms)",
             (double)(util_now_ns() - t0) / 1e6);
+    /* run on from the copy of our binary, as switch_root's exec does: the one we run from was
+     * freed with the initramfs, and --init binds /proc/self/exe into containers */
+    if (argv && argv[0] && argv[0][0] == '/') {
+        execv(argv[0], argv);
+        log_msg(LOG_ERROR, "re-exec %s: %s", argv[0], strerror(errno));
+    }
 }
 
 /* ---- early mounts ---- */
@@ -280,12 +288,12 @@ static void console_stdio(void)
     }
 }
 
-void boot_early(void)
+void boot_early(char **argv)
 {
     if (boot_role() != BOOT_MACHINE)
         return;
     if (root_is_initramfs())
-        leave_initramfs();
+        leave_initramfs(argv);
     static const struct early_mount mounts[] = {
         {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
         {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},

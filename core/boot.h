@@ -38,8 +38,9 @@ enum boot_halt boot_halt_for_signal(enum boot_role r, int sig);
  * /dev/shm /run /tmp and cgroup2 (or v1 controllers with berth.cgroup=v1 on the kernel command
  * line) where nothing is mounted yet, enable every controller for children, open the console
  * as stdio when the kernel gave none, disable ctrl-alt-del's immediate reboot. Logs failures
- * and goes on. */
-void boot_early(void);
+ * and goes on. After moving the root it re-executes ARGV (an absolute ARGV[0], from the new
+ * root): the process stays PID 1 and finds a tmpfs root the second time. */
+void boot_early(char **argv);
 
 /* Bring up lo (machine role). */
 void boot_network(void);

@@ -202,7 +202,7 @@ int main(int argc, char **argv)
     enum boot_role role = boot_role();
     if (role == BOOT_MACHINE) {
         (void)setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
-        boot_early();
+        boot_early(argv);
         boot_network();
     }
     int rc = berthd(argc, argv, role);

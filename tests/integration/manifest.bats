@@ -195,3 +195,21 @@ EOF2
     first_ok=$(b inspect db | jq -r '[.[0].State.Health.Log[] | select(.ExitCode == 0)][0].End')
     [[ "$first_ok" < "$(started_at web)" ]]
 }
+
+@test "exit_with: a container that cannot start ends berthd too, saying why" {
+    cat >"$MDIR/m.json" <<'EOF2'
+{"containers": [
+  {"name": "dep", "image": "busybox", "cmd": ["sh", "-c", "exit 4"], "network": "none"},
+  {"name": "check", "image": "busybox", "cmd": ["true"], "network": "none",
+   "requires": [{"name": "dep", "condition": "completed"}]}
+ ], "exit_with": "check"}
+EOF2
+    # it ends before it could be pinged: run it in the foreground
+    TESTDIR=$(mktemp -d /tmp/bthtest.XXXXXX)
+    ROOT="$TESTDIR/root"
+    mkdir -p "$ROOT/images"
+    cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
+    run timeout 60 "$BERTHD" --root "$ROOT" --socket "$TESTDIR/sock" --manifest "$MDIR/m.json"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"berth: check did not start: requirement 'dep' (completed): it exited with 4"* ]]
+}
