@@ -90,11 +90,11 @@ $(BUILD)/images/busybox/config.json: storage/mkbusybox.sh
 
 # The VM test (tests/vm/README.md): Debian's cloud kernel, unpacked (not installed) and cached
 # in $(BUILD)/vm/kernel; an initramfs with berthd-static as /init applying tests/vm/boot.json
-# (VM_INIT=berthd), or started by a script that runs the containers with the client
-# (VM_INIT=bootstrap, until berthd applies the manifest itself), or a busybox script alone
-# (VM_INIT=probe, the recipe without berthd); booted under qemu TCG, judged by tests/vm/run.sh.
+# (VM_INIT=berthd), or started by a script that runs the containers with the client and leaves
+# 100 orphans to PID 1 (VM_INIT=bootstrap), or a busybox script alone (VM_INIT=probe, the
+# recipe without berthd); booted under qemu TCG, judged by tests/vm/run.sh.
 VM      := $(BUILD)/vm
-VM_INIT ?= bootstrap
+VM_INIT ?= berthd
 vm-kernel:
 	@sh tests/vm/kernel.sh $(VM)/kernel >/dev/null
 vm-test: static image vm-kernel

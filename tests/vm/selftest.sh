@@ -61,6 +61,18 @@ cgdir() { # the cgroup directory of container NAME in the VM's hierarchy
 }
 
 diag "selftest ($MODE) started at ${t0}s of uptime"
+# when each container started, in seconds of uptime: the VM's boot epoch is this container's
+# StartedAt less the uptime when this script began (the two are a few ms apart)
+t0ms=$(echo "$t0" | awk '{ printf "%d", $1 * 1000 }')
+sel=$(ms "$(field selftest StartedAt)")
+if [ -n "$sel" ]; then
+    starts=""
+    for c in limits db web selftest; do
+        cs=$(ms "$(field "$c" StartedAt)") &&
+            starts="$starts $c $(echo "$cs $sel $t0ms" | awk '{ printf "%.2fs", ($1 - $2 + $3) / 1000 }')"
+    done
+    diag "started at (uptime):$starts"
+fi
 
 # 1. the client reaches berthd through the bound socket
 info() { berth info 2>/dev/null | sed -n "s/^ *$1: //p"; }
