@@ -26,7 +26,8 @@ endif
 # Debian packages needed to build, test and benchmark (make deps installs the missing ones).
 DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
             libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
-            procps tmux curl crun runc clang clang-format cppcheck nftables python3 umoci
+            procps tmux curl crun runc clang clang-format cppcheck nftables python3 umoci \
+            libacl1-dev libzstd-dev liblz4-dev cpio qemu-system-x86
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
@@ -42,7 +43,7 @@ LIB_OBJ    := $(call obj,$(LIB_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all static deps check unit integration check-layers format format-check analyze \
-        fuzz clean run image bench
+        fuzz clean run image bench vm-test vm-kernel
 all: $(BUILD)/berthd $(BUILD)/berth image
 
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -59,14 +60,26 @@ $(BUILD)/berthd: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ)
 $(BUILD)/berth: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# A statically linked berthd for /init. Debian has static archives of libnl, libev,
-# libseccomp and libcap; cJSON's is built from Debian's source package (tests/vm/cjson-static.sh).
-static: $(BUILD)/berthd-static
+# A statically linked berthd for /init and client for the VM test. Debian has static archives of
+# libnl, libev, libseccomp, libcap and libarchive's compressors (libacl1-dev, libzstd-dev and
+# liblz4-dev hold the .a files); cJSON's is built from Debian's source package
+# (tests/vm/cjson-static.sh).
+static: $(BUILD)/berthd-static $(BUILD)/berth-static
 $(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
-$(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) $(BUILD)/cjson/libcjson.a
+# tests/vm/archive-static.c keeps libarchive's table of every writer (and so libxml2, ICU and
+# libstdc++) out of the static binary.
+$(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) \
+                        $(BUILD)/tests/vm/archive-static.o $(BUILD)/cjson/libcjson.a
 	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS) libarchive) -lev -lm
+	strip $@
+	@ls -l $@
+
+$(BUILD)/berth-static: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ) \
+                       $(BUILD)/cjson/libcjson.a
+	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
+	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
 	strip $@
 	@ls -l $@
 
@@ -74,6 +87,20 @@ $(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) $(BUILD
 image: $(BUILD)/images/busybox/config.json
 $(BUILD)/images/busybox/config.json: storage/mkbusybox.sh
 	sh storage/mkbusybox.sh $(BUILD)/images/busybox
+
+# The VM test (tests/vm/README.md): Debian's cloud kernel, unpacked (not installed) and cached
+# in $(BUILD)/vm/kernel; an initramfs with berthd-static as /init applying tests/vm/boot.json
+# (VM_INIT=berthd), or started by a script that runs the containers with the client
+# (VM_INIT=bootstrap, until berthd applies the manifest itself), or a busybox script alone
+# (VM_INIT=probe, the recipe without berthd); booted under qemu TCG, judged by tests/vm/run.sh.
+VM      := $(BUILD)/vm
+VM_INIT ?= bootstrap
+vm-kernel:
+	@sh tests/vm/kernel.sh $(VM)/kernel >/dev/null
+vm-test: static image vm-kernel
+	@BUILD=$(BUILD) INIT=$(VM_INIT) sh tests/vm/initramfs.sh $(VM)/initramfs-$(VM_INIT).cpio.gz
+	@EXPECT_EXIT='$(if $(filter berthd,$(VM_INIT)),berth: selftest exited with 0)' \
+	    sh tests/vm/run.sh $(VM)/kernel/vmlinuz $(VM)/initramfs-$(VM_INIT).cpio.gz $(VM)/$(VM_INIT)
 
 # Unit tests: a test of a library module (ctl/ net/ storage/) links only that module with err
 # and util (plus the library modules it builds on, UNIT_DEPS_<module>); a test of a core
