@@ -105,7 +105,8 @@ static void lane_fail(struct lane *l, const char *fmt, ...)
         /* the appliance's verdict will never come: end now, saying why */
         char line[700];
         int n = snprintf(line, sizeof line, "berth: %s did not start: %s\n", l->name, l->error);
-        (void)!write(STDERR_FILENO, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+        (void)!write(STDERR_FILENO, line,
+                     (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
         l->ap->end_now = 1; /* advance() shuts down once it no longer needs the lanes */
     }
     cJSON *o = cJSON_CreateObject();
