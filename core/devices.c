@@ -260,7 +260,12 @@ int devices_bpf_load(const struct bpf_insn *insns, size_t len, struct err *e)
     attr.license = (uint64_t)(uintptr_t) "MIT";
     memcpy(attr.prog_name, "berth_devices", sizeof "berth_devices");
     /* bpf(2) program fds are always close-on-exec */
-    int fd = sys_bpf(BPF_PROG_LOAD, &attr);
+    /* the verifier gives up with EAGAIN when a signal arrives meanwhile (a dying orphan's
+     * SIGCHLD): try again, as libbpf does, a bounded number of times */
+    int fd, tries = 0;
+    do
+        fd = sys_bpf(BPF_PROG_LOAD, &attr);
+    while (fd < 0 && errno == EAGAIN && ++tries < DEVICES_LOAD_TRIES);
     if (fd >= 0)
         return fd;
     int code = errno;

@@ -18,12 +18,13 @@ struct err;
 #define DEVICES_WRITE 4u
 #define DEVICES_RWM   (DEVICES_READ | DEVICES_WRITE | DEVICES_MKNOD)
 
-#define DEVICES_ANY       (-1)    /* major or minor wildcard ("*") */
-#define DEVICES_MAJOR_MAX 4095    /* the kernel's dev_t: 12-bit major ... */
-#define DEVICES_MINOR_MAX 1048575 /* ... and 20-bit minor */
-#define DEVICES_RULE_MAX  32      /* bytes of one v1 rule string, NUL included */
-#define DEVICES_RULES_MAX 128     /* rules in one program */
-#define DEVICES_LOG_MAX   4096    /* bytes of verifier log read back on a failed load */
+#define DEVICES_ANY        (-1)    /* major or minor wildcard ("*") */
+#define DEVICES_MAJOR_MAX  4095    /* the kernel's dev_t: 12-bit major ... */
+#define DEVICES_MINOR_MAX  1048575 /* ... and 20-bit minor */
+#define DEVICES_RULE_MAX   32      /* bytes of one v1 rule string, NUL included */
+#define DEVICES_RULES_MAX  128     /* rules in one program */
+#define DEVICES_LOG_MAX    4096    /* bytes of verifier log read back on a failed load */
+#define DEVICES_LOAD_TRIES 5       /* BPF_PROG_LOAD attempts while it fails with EAGAIN */
 
 /* Instructions of a program for DEVICES_RULES_MAX rules: a 6-instruction prologue, at most
  * 8 per rule, a 2-instruction deny. Well under the kernel's BPF_MAXINSNS (4096). */
