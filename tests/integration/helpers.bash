@@ -39,7 +39,9 @@ sv_launch() {
     return 1
 }
 
-sv_start() {
+# A fresh TESTDIR with ROOT (the busybox image in it) and SOCK, for sv_launch or a launcher of
+# one's own; sv_started then records what sv_stop checks.
+sv_prepare() {
     TESTDIR=$(mktemp -d /tmp/bthtest.XXXXXX)
     CGPARENT=
     FWTABLE=
@@ -48,9 +50,17 @@ sv_start() {
     export TESTDIR ROOT SOCK
     mkdir -p "$ROOT/images"
     cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
-    sv_launch "$@" || return 1
+}
+
+sv_started() {
     CGPARENT=$(q info | sed 's/^ok //' | jq -r '.CgroupParent // empty')
     FWTABLE=$(q info | sed 's/^ok //' | jq -r '.FirewallTable // empty')
+}
+
+sv_start() {
+    sv_prepare
+    sv_launch "$@" || return 1
+    sv_started
 }
 
 # Graceful stop (SIGTERM): waits up to 30 s.

@@ -205,11 +205,8 @@ EOF2
  ], "exit_with": "check"}
 EOF2
     # it ends before it could be pinged: run it in the foreground
-    TESTDIR=$(mktemp -d /tmp/bthtest.XXXXXX)
-    ROOT="$TESTDIR/root"
-    mkdir -p "$ROOT/images"
-    cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
-    run timeout 60 "$BERTHD" --root "$ROOT" --socket "$TESTDIR/sock" --manifest "$MDIR/m.json"
+    sv_prepare
+    run timeout 60 "$BERTHD" --root "$ROOT" --socket "$SOCK" --manifest "$MDIR/m.json"
     [ "$status" -eq 0 ]
     [[ "$output" == *"berth: check did not start: requirement 'dep' (completed): it exited with 4"* ]]
 }

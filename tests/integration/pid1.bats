@@ -10,22 +10,14 @@ bats_require_minimum_version 1.5.0
 # Start berthd as PID 1 of a new pid namespace. UPID is unshare (our child); SV_PID berthd
 # (unshare's child), so sv_stop's checks and signals reach berthd itself.
 pidns_start() {
-    TESTDIR=$(mktemp -d /tmp/bthtest.XXXXXX)
-    CGPARENT=
-    FWTABLE=
-    ROOT="$TESTDIR/root"
-    SOCK="$TESTDIR/sock"
-    export TESTDIR ROOT SOCK
-    mkdir -p "$ROOT/images"
-    cp -a "$IMAGE_SRC" "$ROOT/images/busybox"
+    sv_prepare
     unshare --pid --fork --mount-proc "$BERTHD" --root "$ROOT" --socket "$SOCK" \
         --log-level debug "$@" >>"$TESTDIR/berthd.log" 2>&1 &
     UPID=$!
     for _ in $(seq 1 100); do
         if [ -S "$SOCK" ] && q ping 2>/dev/null | grep -q '^ok'; then
             SV_PID=$(ps -o pid= --ppid "$UPID" | tr -d ' ')
-            CGPARENT=$(q info | sed 's/^ok //' | jq -r '.CgroupParent // empty')
-            FWTABLE=$(q info | sed 's/^ok //' | jq -r '.FirewallTable // empty')
+            sv_started
             return 0
         fi
         kill -0 "$UPID" 2>/dev/null || { cat "$TESTDIR/berthd.log" >&2; return 1; }
