@@ -272,6 +272,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddStringToObject(j, "User", cfg->user ? cfg->user : "");
     cJSON_AddStringToObject(j, "WorkingDir", cfg->workdir ? cfg->workdir : "");
     cJSON_AddBoolToObject(j, "ReadOnly", cfg->read_only);
+    cJSON_AddBoolToObject(j, "PidHost", cfg->pid_host);
     char net[CTR_STR_MAX + 16];
     cJSON_AddStringToObject(j, "Network", ctr_network_name(cfg, net, sizeof net));
     if (cfg->ip)
@@ -405,6 +406,7 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
         cfg->field = (__typeof__(cfg->field))v;                                                    \
     } while (0)
     INT_FIELD("ReadOnly", read_only, 0, 1);
+    INT_FIELD("PidHost", pid_host, 0, 1);
     INT_FIELD("StopSignal", stop_signal, 1, 64);
     INT_FIELD("StopTimeout", stop_timeout, -1, 1e9);
     INT_FIELD("MaxRetries", max_retries, 0, 1e6);

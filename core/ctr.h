@@ -83,6 +83,7 @@ struct ctr_config {
     char *workdir;
     int read_only;
     enum ctr_net network;
+    int pid_host;             /* --pid host: the host's pid namespace, no new one */
     char *network_name;       /* BRIDGE: the network ("bridge" when NULL); CONTAINER: whose netns */
     char *ip;                 /* --ip: the address asked for, or NULL */
     char **ports;             /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */

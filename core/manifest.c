@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -626,6 +627,16 @@ static const char **str_vec(const cJSON *arr, size_t *n, struct err *e)
     return v;
 }
 
+/* The files a manifest names are read by berthd's loop (runopt_put): never a FIFO or a device
+ * that could block it. (A missing file is left to runopt_put, which names the flag.) */
+static int regular_file(const char *path, struct err *e)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return err_set(e, 0, "'%s' is not a regular file", path);
+    return 0;
+}
+
 /* Append the options of occurrences O to REQ: in order, except the env files then the -e
  * values last (runopt_put_all's order), stopping as soon as the request is too long. */
 static int put_occs(struct proto_buf *req, const struct occs *o, const char *where, struct err *e)
@@ -636,6 +647,13 @@ static int put_occs(struct proto_buf *req, const struct occs *o, const char *whe
             int p = f == RUNOPT_ENV_FILE ? 1 : f == RUNOPT_ENV ? 2 : 0;
             if (p != pass)
                 continue;
+            const char *file =
+                f == RUNOPT_ENV_FILE ? o->v[i].val
+                : f == RUNOPT_SECURITY_OPT && strncmp(o->v[i].val, "seccomp=", 8) == 0
+                    ? o->v[i].val + 8
+                    : NULL;
+            if (file && strcmp(file, "unconfined") != 0 && regular_file(file, e) < 0)
+                return err_wrap(e, "%s", where);
             if (runopt_put(req, f, o->v[i].val, e) < 0)
                 return err_wrap(e, "%s", where);
             if (req->len > CTL_LINE_MAX)
@@ -962,7 +980,7 @@ int manifest_parse(const char *text, size_t len, struct manifest *m, struct err 
 int manifest_load(const char *path, struct manifest *m, struct err *e)
 {
     size_t len = 0;
-    auto_free char *txt = util_read_file(path, MANIFEST_MAX, &len, e);
+    auto_free char *txt = util_read_regular(path, MANIFEST_MAX, &len, e);
 
     memset(m, 0, sizeof *m);
     if (!txt)

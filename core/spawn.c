@@ -691,7 +691,9 @@ int spawn_init_main(void)
     struct seccomp_bpf bpf;
     char p[32];
 
-    if (getpid() != 1 || fcntl(SPAWN_INIT_CONFIG_FD, F_GETFD) < 0 ||
+    /* berthd hands the config over in a memfd (the only kind of fd with seals here): anything
+     * else on fd 3, such as a test harness's pipe, means nobody started us as an init */
+    if (fcntl(SPAWN_INIT_CONFIG_FD, F_GET_SEALS) < 0 ||
         fcntl(SPAWN_INIT_REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) {
         fprintf(stderr, SPAWN_INIT_NAME ": runs only as a container's init, started by berthd\n");
         return 2;
@@ -702,6 +704,12 @@ int spawn_init_main(void)
     if (!text || spawn_handoff_decode(text, &cfg, &bpf, &e) < 0)
         child_fail(SPAWN_INIT_REPORT_FD, 125, &e);
     free(text);
+    /* PID 1 of the container's namespace; with --pid host, a subreaper in the host's, so the
+     * command's orphans still come to it rather than to berthd */
+    if (getpid() != 1 && (!cfg.pid_host || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)) {
+        err_set(&e, cfg.pid_host ? errno : 0, SPAWN_INIT_NAME ": not a container's init");
+        child_fail(SPAWN_INIT_REPORT_FD, 125, &e);
+    }
     (void)prctl(PR_SET_NAME, SPAWN_INIT_NAME, 0, 0, 0);
     if (storage_rootfs_pivot(0, &e) < 0)
         child_fail(SPAWN_INIT_REPORT_FD, 125, &e);
@@ -789,7 +797,9 @@ int spawn_container(const struct ctr *c, const char *ctr_dir, const char *image_
         return err_set(e, errno, "create report socket for '%s'", c->name);
     /* the cgroup namespace comes later, in the child, once it is inside its own group, so
      * that group is the root of what it sees */
-    long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+    long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+    if (!c->cfg.pid_host)
+        flags |= CLONE_NEWPID;
     if (c->cfg.network == CTR_NET_NONE || c->cfg.network == CTR_NET_BRIDGE)
         flags |= CLONE_NEWNET;
     /* fork-like clone (no new stack): the child continues here on a copy of our memory */

@@ -186,14 +186,18 @@ int util_write_atomic(const char *path, const void *buf, size_t len, struct err 
     return 0;
 }
 
-char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
+static char *read_open(const char *path, int regular, size_t max, size_t *len, struct err *e)
 {
-    auto_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO with no writer returns at once (reads of regular files
+     * ignore the flag) */
+    auto_close int fd = open(path, O_RDONLY | O_CLOEXEC | (regular ? O_NONBLOCK | O_NOCTTY : 0));
     if (fd < 0)
         return err_set(e, errno, "open '%s'", path), NULL;
     struct stat st;
     if (fstat(fd, &st) < 0)
         return err_set(e, errno, "stat '%s'", path), NULL;
+    if (regular && !S_ISREG(st.st_mode))
+        return err_set(e, 0, "'%s' is not a regular file", path), NULL;
     if (st.st_size < 0 || (size_t)st.st_size > max)
         return err_set(e, EFBIG, "read '%s'", path), NULL;
     size_t cap = (size_t)st.st_size + 1, used = 0;
@@ -236,6 +240,16 @@ char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
     if (len)
         *len = used;
     return take_ptr(&buf);
+}
+
+char *util_read_file(const char *path, size_t max, size_t *len, struct err *e)
+{
+    return read_open(path, 0, max, len, e);
+}
+
+char *util_read_regular(const char *path, size_t max, size_t *len, struct err *e)
+{
+    return read_open(path, 1, max, len, e);
 }
 
 int util_mkdir_p(const char *path, mode_t mode, struct err *e)

@@ -50,6 +50,9 @@ int util_write_all(int fd, const void *buf, size_t len, struct err *e);
 /* Read all of PATH into a NUL-terminated malloc'd buffer of at most MAX bytes (a larger file
  * fails with EFBIG). *LEN gets the length (may be NULL). Returns NULL on failure. */
 char *util_read_file(const char *path, size_t max, size_t *len, struct err *e);
+/* util_read_file for a path that must be a regular file: anything else (a FIFO, a device) is
+ * refused without blocking, so the loop may read files a client names. */
+char *util_read_regular(const char *path, size_t max, size_t *len, struct err *e);
 
 /* mkdir -p with MODE; existing directories are fine. */
 int util_mkdir_p(const char *path, mode_t mode, struct err *e);

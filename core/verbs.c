@@ -744,6 +744,13 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
     cfg->read_only = flag(req, "read_only");
     cfg->open_stdin = flag(req, "open_stdin") || flag(req, "stdin");
     cfg->tty = flag(req, "tty");
+    if ((v = proto_opt(req, "pid")) && *v) {
+        if (strcmp(v, "host") != 0) {
+            client_reply_err(cl, 400, "invalid --pid \"%s\": only \"host\" is supported", v);
+            return -1;
+        }
+        cfg->pid_host = 1;
+    }
     if (ctr_parse_network(proto_opt(req, "network"), cfg, &e) < 0) {
         client_reply_err(cl, 400, "%s", e.msg);
         return -1;
@@ -2185,7 +2192,7 @@ static void v_volume(struct client *cl, const struct proto_req *req)
 
 /* The options of create (run takes attach and stdin too). */
 #define CREATE_KEYS                                                                                \
-    " image name restart rm env label hostname user workdir read_only network ip publish dns "     \
+    " image name restart rm env label hostname user workdir read_only network pid ip publish dns " \
     "expose publish_all volume tmpfs mount "                                                       \
     "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS    \
         HEALTH_KEYS

@@ -285,6 +285,7 @@ cJSON *view_inspect(const struct ctr *c)
         char nm[CTR_STR_MAX + 16];
         cJSON_AddStringToObject(hc, "NetworkMode", ctr_network_name(&c->cfg, nm, sizeof nm));
         cJSON_AddBoolToObject(hc, "ReadonlyRootfs", c->cfg.read_only);
+        cJSON_AddStringToObject(hc, "PidMode", c->cfg.pid_host ? "host" : "");
         cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
         cJSON_AddItemToObject(hc, "Dns", strv(c->cfg.dns, 0));
         cJSON_AddBoolToObject(hc, "PublishAllPorts", c->cfg.publish_all);

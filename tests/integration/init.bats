@@ -112,6 +112,18 @@ zombies() {
     [ "$(state long)" = exited ]
 }
 
+@test "--init --pid host: berth-init is a subreaper there, not PID 1, and still reaps orphans" {
+    b run -d --name hz --init --pid host busybox sh -c '(sleep 0.1 &); exec sleep 1000'
+    sleep 1
+    p=$(b inspect hz | jq -r '.[0].State.Pid')
+    [ "$(cat /proc/$p/comm)" = berth-init ]
+    [ "$(zombies "$p")" = 0 ]
+    [ "$(ps --ppid "$p" -o comm=)" = sleep ]
+    run b run --rm --init --pid host busybox sh -c 'exit 7'
+    [ "$status" -eq 7 ]
+    b rm -f hz
+}
+
 @test "berth-init outside a container refuses to run" {
     run -2 bash -c "exec -a berth-init $BERTHD"
     [[ "$output" == *"runs only as a container's init"* ]]

@@ -231,6 +231,35 @@ host_open_dev() {
     [ "$(ls -d /proc/[0-9]* | wc -l)" -gt 10 ]
 }
 
+@test "--pid host: the host's processes, orphans go to berthd, PidMode host; a bad --pid is refused" {
+    run b run --rm --pid host busybox sh -c 'echo $$; ps -o pid,comm'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" -gt 1 ]
+    [[ "$output" == *berthd* ]]
+    local before after
+    before=$(b info --format json | jq .OrphansReaped)
+    b run --name ph --pid host busybox sh -c 'for i in 1 2 3 4 5; do (sleep 0.1 &); done'
+    [ "$(b inspect ph | jq -r '.[0].HostConfig.PidMode')" = host ]
+    eventually bash -c "[ \$($BERTH --socket $SOCK info --format json | jq .OrphansReaped) -ge $((before + 5)) ]"
+    run b run --rm --pid container:ph busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *'invalid --pid "container:ph": only "host" is supported'* ]]
+    run b run --rm busybox sh -c 'echo $$'
+    [ "$output" = 1 ]
+}
+
+@test "--pid host: the main process's end kills the rest of the container (its cgroup)" {
+    b run -d --name ph --pid host busybox sh -c 'sleep 1000 & echo $! >/bg; exec sleep 1000'
+    eventually b exec ph test -s /bg
+    bg=$(b exec ph cat /bg)
+    [ "$(cat /proc/$bg/comm)" = sleep ]
+    run b exec ph sh -c 'echo $$'
+    [ "$output" -gt 1 ]
+    b stop -t 1 ph
+    eventually bash -c "! kill -0 $bg 2>/dev/null"
+    b rm ph
+}
+
 @test "--network none shows only lo; control: the host has more interfaces" {
     run b run --network none busybox ls /sys/class/net
     [ "$status" -eq 0 ]

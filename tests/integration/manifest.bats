@@ -93,6 +93,15 @@ EOF
     [ "$status" -eq 1 ]
     run q "manifest apply relative.json"
     [[ "$output" == "err 400 the manifest path must be absolute"* ]]
+    # a FIFO (or one named by env_file) would block berthd's loop: refused at once
+    mkfifo "$MDIR/fifo"
+    run timeout 10 "$BERTH" --socket "$SOCK" manifest apply "$MDIR/fifo"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"'$MDIR/fifo' is not a regular file"* ]]
+    echo "{\"containers\": [{\"name\": \"x\", \"image\": \"busybox\", \"env_file\": \"$MDIR/fifo\"}]}" >"$MDIR/envfifo.json"
+    run timeout 10 "$BERTH" --socket "$SOCK" manifest apply "$MDIR/envfifo.json"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"'$MDIR/fifo' is not a regular file"* ]]
     [ "$(b ps -a -q | wc -l)" -eq 1 ]
     is_running keep
     # berthd --manifest with a bad one does not start at all

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl/proto.h"
@@ -622,6 +623,22 @@ static void test_load(void)
     ok(manifest_load("/nonexistent/boot.json", &m, &e) < 0 && e.code == ENOENT &&
            strstr(e.msg, "manifest '/nonexistent/boot.json'"),
        "a missing file");
+    /* a FIFO would block berthd's loop in open(2): refused at once, as is one named by env_file */
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    ok(mkfifo(fifo, 0600) == 0, "mkfifo");
+    ok(manifest_load(fifo, &m, &e) < 0 && strstr(e.msg, "is not a regular file") && empty(&m),
+       "a FIFO as the manifest is refused without blocking (%s)", e.msg);
+    f = fopen(path, "w");
+    ok(f &&
+           fprintf(f,
+                   "{\"containers\": [{\"name\": \"a\", \"image\": \"b\", \"env_file\": \"%s\"}]}",
+                   fifo) > 0 &&
+           fclose(f) == 0,
+       "write a manifest naming the FIFO");
+    ok(manifest_load(path, &m, &e) < 0 && strstr(e.msg, "is not a regular file") && empty(&m),
+       "a FIFO as env_file is refused without blocking (%s)", e.msg);
+    (void)unlink(fifo);
     (void)unlink(path); /* best effort */
     (void)rmdir(dir);
 

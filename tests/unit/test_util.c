@@ -414,6 +414,14 @@ static void test_files(void)
     path_in(q, sizeof q, "f.txt.tmp");
     ok(access(q, F_OK) < 0, "no .tmp left behind");
 
+    s = util_read_regular(p, 100, &len, &e);
+    ok(s && len == 6, "read_regular reads a regular file");
+    free(s);
+    ok(!util_read_regular("/dev/null", 100, NULL, &e) && strstr(e.msg, "not a regular file"),
+       "read_regular refuses a device (%s)", e.msg);
+    ok(!util_read_regular(tmpdir, 100, NULL, &e) && strstr(e.msg, "not a regular file"),
+       "read_regular refuses a directory (%s)", e.msg);
+
     ok(util_write_atomic(p, "xy", 2, &e) == 0, "overwrite");
     s = util_read_file(p, 100, NULL, &e);
     ok(s && strcmp(s, "xy") == 0, "overwrite replaced the content (len may be NULL)");
