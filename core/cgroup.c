@@ -59,6 +59,13 @@ static int set_devices_v1(const struct cgroup *cg, const struct cgroup_limits *l
     for (size_t i = 0; i < devices_default_n; i++)
         if (ctrl_write(cg, CGROUP_DEVICES, "devices.allow", devices_default_allow[i], 0, e) < 0)
             return err_wrap(e, "allow device '%s'", devices_default_allow[i]);
+    for (size_t i = 0; lim && i < lim->ndevices; i++) {
+        const struct devices_rule *r = &lim->devices[i];
+        char rule[DEVICES_RULE_MAX];
+        if (devices_format_rule(r, rule, sizeof rule, e) < 0 ||
+            ctrl_write(cg, CGROUP_DEVICES, "devices.allow", rule, 0, e) < 0)
+            return err_wrap(e, "allow device");
+    }
     return 0;
 }
 
@@ -74,6 +81,11 @@ static int set_devices_v2(const struct cgroup *cg, const struct cgroup_limits *l
     if (devices_default_rules(rules, ARRAY_LEN(rules), &n, e) < 0 ||
         cgroup_path(cg, CGROUP_DEVICES, NULL, path, sizeof path, e) < 0)
         return -1;
+    for (size_t i = 0; lim && i < lim->ndevices; i++) {
+        if (n == ARRAY_LEN(rules))
+            return err_set(e, E2BIG, "more than %d device rules", DEVICES_RULES_MAX);
+        rules[n++] = lim->devices[i];
+    }
     auto_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, errno, "open cgroup '%s'", path);

@@ -62,6 +62,8 @@ struct cgroup_limits {
     long long cpu_period_us; /* ... and 100000; 0 with a quota set means 100000 */
     long long cpu_shares;    /* 2..262144; v2 converts to cpu.weight */
     int all_devices;         /* --privileged: no device rule (else Docker's default list) */
+    const struct devices_rule *devices; /* --device: allowed besides the default list */
+    size_t ndevices;
 };
 
 /* One container's group: the layout it lives in plus its name. Paths are computed on demand

@@ -14,10 +14,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/apply.h"
+#include "core/devices.h"
 #include "core/events.h"
 #include "core/exec.h"
 #include "core/health.h"
@@ -126,6 +128,7 @@ void ctr_config_free(struct ctr_config *cfg)
     util_strv_free(cfg->expose);
     mounts_free(cfg->mounts, cfg->nmounts);
     util_strv_free(cfg->cap_add);
+    util_strv_free(cfg->devices);
     util_strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
     health_config_free(&cfg->health);
@@ -213,6 +216,89 @@ int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, st
     return 0;
 }
 
+static int device_path_ok(const char *p, size_t n)
+{
+    if (n == 0 || n >= CTR_DEVICE_PATH_MAX || p[0] != '/')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '/' &&
+            (p[i + 1] == '/' || (i + 1 < n && p[i + 1] == '.' &&
+                                 (i + 2 == n || p[i + 2] == '/' ||
+                                  (p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/'))))))
+            return 0;
+    return p[n - 1] != '/';
+}
+
+int ctr_parse_device(const char *s, char *buf, size_t size, struct err *e)
+{
+    const char *f[3] = {s, NULL, NULL};
+    size_t len[3] = {0, 0, 0};
+    int n = 1;
+    for (const char *p = s; *p; p++)
+        if (*p == ':') {
+            if (n == 3)
+                return err_set(e, 0, "invalid --device \"%s\": too many ':'", s);
+            f[n++] = p + 1;
+        }
+    for (int i = 0; i < n; i++)
+        len[i] = (i + 1 < n ? (size_t)(f[i + 1] - f[i]) - 1 : strlen(f[i]));
+    unsigned access = DEVICES_RWM;
+    const char *ctr = f[0];
+    size_t ctr_len = len[0];
+    if (n == 3 || (n == 2 && f[1][0] != '/')) {
+        if (devices_parse_access(f[n - 1], len[n - 1], &access) < 0)
+            return err_set(e, 0, "invalid --device \"%s\": bad permissions \"%.*s\" (r, w, m)", s,
+                           (int)len[n - 1], f[n - 1]);
+    }
+    if (n == 3 || (n == 2 && f[1][0] == '/')) {
+        ctr = f[1];
+        ctr_len = len[1];
+    }
+    if (!device_path_ok(f[0], len[0]))
+        return err_set(e, 0, "invalid --device \"%s\": the host path must be absolute and clean",
+                       s);
+    if (!device_path_ok(ctr, ctr_len) || ctr_len < 6 || strncmp(ctr, "/dev/", 5) != 0)
+        return err_set(
+            e, 0, "invalid --device \"%s\": the container path must be a clean path under /dev", s);
+    char perms[4];
+    devices_format_access(access, perms);
+    return util_fmt(buf, size, e, "%.*s:%.*s:%s", (int)len[0], f[0], (int)ctr_len, ctr, perms);
+}
+
+int ctr_device_split(const char *canon, struct ctr_device *d)
+{
+    const char *a = strchr(canon, ':');
+    const char *b = a ? strchr(a + 1, ':') : NULL;
+    memset(d, 0, sizeof *d);
+    if (!b || (size_t)(a - canon) >= sizeof d->host || (size_t)(b - a - 1) >= sizeof d->path ||
+        devices_parse_access(b + 1, strlen(b + 1), &d->access) < 0)
+        return -1;
+    (void)snprintf(d->host, sizeof d->host, "%.*s", (int)(a - canon), canon);
+    (void)snprintf(d->path, sizeof d->path, "%.*s", (int)(b - a - 1), a + 1);
+    return 0;
+}
+
+int ctr_device_resolve(const char *canon, struct ctr_device *d, struct err *e)
+{
+    if (ctr_device_split(canon, d) < 0)
+        return err_set(e, EINVAL, "bad device spec '%s'", canon);
+    struct stat st;
+    if (stat(d->host, &st) < 0)
+        return err_set(e, 0,
+                       "error gathering device information while adding custom device \"%s\": %s",
+                       d->host, errno == ENOENT ? "no such file or directory" : strerror(errno));
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        return err_set(e, 0,
+                       "error gathering device information while adding custom device \"%s\": "
+                       "not a device node",
+                       d->host);
+    d->mode = st.st_mode & (S_IFMT | 07777);
+    d->rdev = st.st_rdev;
+    d->uid = st.st_uid;
+    d->gid = st.st_gid;
+    return 0;
+}
+
 int ctr_backoff_next(int *cur, int64_t ran_ms, int min_ms, int max_ms, int reset_ms)
 {
     if (*cur <= 0 || ran_ms >= reset_ms)
@@ -279,6 +365,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
         cJSON_AddStringToObject(j, "IPv4Address", cfg->ip);
     cJSON_AddItemToObject(j, "Ports", strv_json(cfg->ports));
     cJSON_AddItemToObject(j, "Dns", strv_json(cfg->dns));
+    cJSON_AddItemToObject(j, "Devices", strv_json(cfg->devices));
     cJSON_AddItemToObject(j, "ExposedPorts", strv_json(cfg->expose));
     cJSON_AddBoolToObject(j, "PublishAllPorts", cfg->publish_all);
     cJSON *mounts = cJSON_AddArrayToObject(j, "Mounts");
@@ -456,6 +543,7 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
     if (json_str(j, "IPv4Address", 0, &cfg->ip, e) < 0 ||
         json_strv(j, "Ports", CTR_PORTS_MAX, &cfg->ports, e) < 0 ||
         json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0 ||
+        json_strv(j, "Devices", CTR_DEVICES_MAX, &cfg->devices, e) < 0 ||
         json_strv(j, "ExposedPorts", CTR_PORTS_MAX, &cfg->expose, e) < 0)
         goto fail;
     const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(j, "Mounts");
@@ -701,6 +789,20 @@ static int cg_setup(struct ctr *c, struct err *e)
     ev_timer_stop(c->sv->loop, &c->cg_w);
     cg_watch_stop(c);
     ctr_cgroup_limits(&c->cfg, &lim);
+    /* --device: the nodes as they are now (the child makes the same ones) */
+    struct devices_rule rules[CTR_DEVICES_MAX];
+    for (char **d = c->cfg.devices; d && *d && lim.ndevices < CTR_DEVICES_MAX; d++) {
+        struct ctr_device dev;
+        if (ctr_device_resolve(*d, &dev, e) < 0)
+            return -1;
+        rules[lim.ndevices++] = (struct devices_rule){
+            .type = S_ISBLK(dev.mode) ? 'b' : 'c',
+            .major = (int)major(dev.rdev),
+            .minor = (int)minor(dev.rdev),
+            .access = dev.access,
+        };
+    }
+    lim.devices = rules;
     if (cg_name(c, name, sizeof name, e) < 0)
         return -1;
     if (cgroup_create(c->sv->cg_sys, name, &lim, &c->cg, e) < 0) {

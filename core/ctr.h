@@ -88,6 +88,7 @@ struct ctr_config {
     char *ip;                 /* --ip: the address asked for, or NULL */
     char **ports;             /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
     char **dns;               /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
+    char **devices;           /* --device, canonical "HOST:CTR:PERMS", NULL-terminated */
     char **expose;            /* the image's ExposedPorts and --expose, canonical "80/tcp" */
     int publish_all;          /* -P: every exposed port was added to PORTS on any free host port */
     struct ctr_mount *mounts; /* -v, --tmpfs, --mount: checked, sorted parents first */
@@ -247,6 +248,27 @@ int ctr_config_from_json(const struct cJSON *j, struct ctr_config *cfg, struct e
 int ctr_parse_network(const char *s, struct ctr_config *cfg, struct err *e);
 /* The --network text of CFG (into BUF). */
 const char *ctr_network_name(const struct ctr_config *cfg, char *buf, size_t size);
+
+/* A --device node: the host's, where it goes in the container, what the container may do
+ * with it (DEVICES_READ|WRITE|MKNOD), and what the host's node is (type, numbers, owner). */
+struct ctr_device {
+    char host[CTR_DEVICE_PATH_MAX];
+    char path[CTR_DEVICE_PATH_MAX];
+    unsigned access;
+    mode_t mode; /* S_IFCHR or S_IFBLK and the permission bits */
+    dev_t rdev;
+    uid_t uid;
+    gid_t gid;
+};
+
+/* Parse --device HOST[:CTR][:PERMS] (Docker's: CTR defaults to HOST, PERMS to "rwm", both
+ * paths absolute, the container's under /dev) into its canonical "HOST:CTR:PERMS" in BUF.
+ * Pure: EINVAL with a message fit for users. */
+int ctr_parse_device(const char *s, char *buf, size_t size, struct err *e);
+/* A canonical spec's paths and access into D (nothing else): 0, or -1 when it is not one. */
+int ctr_device_split(const char *canon, struct ctr_device *d);
+/* A canonical spec's node: stat HOST (a character or block device, else a clear error). */
+int ctr_device_resolve(const char *canon, struct ctr_device *d, struct err *e);
 
 /* Parse a restart policy ("no", "always", "unless-stopped", "on-failure[:N]"). */
 int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, struct err *e);

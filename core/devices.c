@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -110,18 +111,60 @@ int devices_parse_rule(const char *s, struct devices_rule *r, struct err *e)
         return bad_rule(e, s, "minor must be * or a number up to 1048575");
     if (*p != ' ')
         return bad_rule(e, s, "expected one space before the access");
-    for (p++; *p; p++) {
-        unsigned bit = access_bit(*p);
-        if (!bit)
-            return bad_rule(e, s, "access must be letters of r, w and m");
-        if (v.access & bit)
-            return bad_rule(e, s, "access letter repeated");
-        v.access |= bit;
-    }
-    if (!v.access)
+    switch (devices_parse_access(p + 1, strlen(p + 1), &v.access)) {
+    case -1:
+        return bad_rule(e, s, "access must be letters of r, w and m");
+    case -2:
+        return bad_rule(e, s, "access letter repeated");
+    case -3:
         return bad_rule(e, s, "no access letters");
+    }
     *r = v;
     return 0;
+}
+
+int devices_parse_access(const char *s, size_t n, unsigned *access)
+{
+    unsigned acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bit = access_bit(s[i]);
+        if (!bit)
+            return -1;
+        if (acc & bit)
+            return -2;
+        acc |= bit;
+    }
+    if (!acc)
+        return -3;
+    *access = acc;
+    return 0;
+}
+
+void devices_format_access(unsigned access, char buf[4])
+{
+    size_t k = 0;
+    if (access & DEVICES_READ)
+        buf[k++] = 'r';
+    if (access & DEVICES_WRITE)
+        buf[k++] = 'w';
+    if (access & DEVICES_MKNOD)
+        buf[k++] = 'm';
+    buf[k] = '\0';
+}
+
+int devices_format_rule(const struct devices_rule *r, char *buf, size_t size, struct err *e)
+{
+    char maj[12], min[12], acc[4];
+    if (r->type == 'a')
+        return util_fmt(buf, size, e, "a");
+    if ((r->type != 'b' && r->type != 'c') || r->major < DEVICES_ANY ||
+        r->major > DEVICES_MAJOR_MAX || r->minor < DEVICES_ANY || r->minor > DEVICES_MINOR_MAX ||
+        !r->access || (r->access & ~DEVICES_RWM))
+        return err_set(e, EINVAL, "invalid device rule");
+    (void)snprintf(maj, sizeof maj, r->major == DEVICES_ANY ? "*" : "%d", r->major);
+    (void)snprintf(min, sizeof min, r->minor == DEVICES_ANY ? "*" : "%d", r->minor);
+    devices_format_access(r->access, acc);
+    return util_fmt(buf, size, e, "%c %s:%s %s", r->type, maj, min, acc);
 }
 
 int devices_default_rules(struct devices_rule *out, size_t max, size_t *n, struct err *e)

@@ -49,6 +49,16 @@ extern const size_t devices_default_n;
  * reason in the message (no strerror text, fit for users). Pure. */
 int devices_parse_rule(const char *s, struct devices_rule *r, struct err *e);
 
+/* Access letters S (N bytes: 1-3 distinct of r, w, m) into *ACCESS: 0, or -1 for another
+ * letter, -2 for a repeated one, -3 for none. Pure. */
+int devices_parse_access(const char *s, size_t n, unsigned *access);
+/* ACCESS as letters in the order r, w, m ("" for none). Pure. */
+void devices_format_access(unsigned access, char buf[4]);
+
+/* Format R in the v1 syntax devices_parse_rule reads ("c 1:3 rwm", "b *:* m", "a") into BUF
+ * (DEVICES_RULE_MAX suffices). EINVAL for an invalid rule. Pure. */
+int devices_format_rule(const struct devices_rule *r, char *buf, size_t size, struct err *e);
+
 /* Parse devices_default_allow into OUT (MAX entries; E2BIG when too small), *N the count. */
 int devices_default_rules(struct devices_rule *out, size_t max, size_t *n, struct err *e);
 

@@ -35,11 +35,13 @@
 #define BOOT_KILL_GRACE_S    5 /* machine shutdown: SIGTERM to everything left, then SIGKILL */
 #define BOOT_MANIFEST_PATH   "/etc/berth/boot.json" /* the machine init's manifest */
 #define PATH_MAX_BERTH       4096
-#define CTR_PORTS_MAX        64 /* published ports of one container */
-#define CTR_DNS_MAX          8  /* --dns servers */
-#define NET_PREFIX_MIN       12 /* largest subnet: /12, 2^20 addresses (128 KiB IPAM bitmap) */
-#define NET_PREFIX_MAX       30 /* smallest subnet: /30, one address besides the gateway */
-#define NET_MTU_MIN          68 /* IPv4's minimum link MTU */
+#define CTR_PORTS_MAX        64  /* published ports of one container */
+#define CTR_DNS_MAX          8   /* --dns servers */
+#define CTR_DEVICES_MAX      32  /* --device nodes of one container */
+#define CTR_DEVICE_PATH_MAX  256 /* bytes of a --device path, NUL included */
+#define NET_PREFIX_MIN       12  /* largest subnet: /12, 2^20 addresses (128 KiB IPAM bitmap) */
+#define NET_PREFIX_MAX       30  /* smallest subnet: /30, one address besides the gateway */
+#define NET_MTU_MIN          68  /* IPv4's minimum link MTU */
 #define NET_MTU_MAX          65535
 
 /* health checks and readiness (core/health.c) */

@@ -447,10 +447,8 @@ static const struct {
     const char *key;
     int flag;
 } ctr_alias[] = {
-    {"volumes", RUNOPT_VOLUME},
-    {"ports", RUNOPT_PUBLISH},
-    {"labels", RUNOPT_LABEL},
-    {"mounts", RUNOPT_MOUNT},
+    {"volumes", RUNOPT_VOLUME}, {"ports", RUNOPT_PUBLISH},  {"labels", RUNOPT_LABEL},
+    {"mounts", RUNOPT_MOUNT},   {"devices", RUNOPT_DEVICE},
 };
 #define CK_NKEYS (CK_NSPECIAL + ARRAY_LEN(ctr_alias) + RUNOPT_NFLAGS)
 

@@ -539,6 +539,22 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
     struct storage_mount *mounts = child_mounts(c, dir, &nmounts, &e);
     if (!mounts && nmounts)
         child_fail(report_fd, 125, &e);
+    /* --device: the host's nodes as they are now (berthd allowed the same ones in the cgroup) */
+    static struct ctr_device devs[CTR_DEVICES_MAX];
+    static struct storage_device sdevs[CTR_DEVICES_MAX];
+    int ndevs = 0;
+    for (char **d = c->cfg.devices; d && *d && ndevs < CTR_DEVICES_MAX; d++, ndevs++) {
+        if (ctr_device_resolve(*d, &devs[ndevs], &e) < 0)
+            child_fail(report_fd, 125, &e);
+        sdevs[ndevs] = (struct storage_device){
+            .path = devs[ndevs].path,
+            .host = devs[ndevs].host,
+            .mode = devs[ndevs].mode,
+            .rdev = devs[ndevs].rdev,
+            .uid = devs[ndevs].uid,
+            .gid = devs[ndevs].gid,
+        };
+    }
     struct storage_rootfs rf = {
         .lower = lower,
         .upper = upper,
@@ -555,6 +571,8 @@ static __attribute__((noreturn)) void child_main(const struct ctr *c, const char
         .defer_pivot = 1, /* pivot here, or in berthd re-executed as berth-init */
         .mounts = mounts,
         .nmounts = nmounts,
+        .devices = sdevs,
+        .ndevices = ndevs,
         .copy_contents = storage_copy_contents,
     };
     if (storage_rootfs_setup(&rf, &e) < 0)

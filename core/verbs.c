@@ -788,6 +788,33 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
         free(*p);
         *p = dup;
     }
+    if (strv_from_opts(req, "device", CTR_DEVICES_MAX, &cfg->devices) < 0) {
+        client_reply_err(cl, 400, "too many --device (at most %d)", CTR_DEVICES_MAX);
+        return -1;
+    }
+    for (char **d = cfg->devices; *d; d++) {
+        char canon[2 * CTR_DEVICE_PATH_MAX + 8];
+        struct ctr_device dev;
+        char *dup;
+        if (ctr_parse_device(*d, canon, sizeof canon, &e) < 0 ||
+            ctr_device_resolve(canon, &dev, &e) < 0) {
+            client_reply_err(cl, 400, "%s", e.msg);
+            return -1;
+        }
+        if (!(dup = strdup(canon))) {
+            client_reply_err(cl, 500, "out of memory");
+            return -1;
+        }
+        free(*d);
+        *d = dup;
+        for (char **o = cfg->devices; o < d; o++) {
+            struct ctr_device od;
+            if (ctr_device_split(*o, &od) == 0 && strcmp(od.path, dev.path) == 0) {
+                client_reply_err(cl, 400, "--device: %s is given twice", dev.path);
+                return -1;
+            }
+        }
+    }
     if (strv_from_opts(req, "dns", CTR_DNS_MAX, &cfg->dns) < 0) {
         client_reply_err(cl, 400, "too many --dns servers (at most %d)", CTR_DNS_MAX);
         return -1;
@@ -2193,6 +2220,7 @@ static void v_volume(struct client *cl, const struct proto_req *req)
 /* The options of create (run takes attach and stdin too). */
 #define CREATE_KEYS                                                                                \
     " image name restart rm env label hostname user workdir read_only network pid ip publish dns " \
+    "device "                                                                                      \
     "expose publish_all volume tmpfs mount "                                                       \
     "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS    \
         HEALTH_KEYS

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/ctr.h"
+#include "core/devices.h"
 #include "core/exec.h"
 #include "core/health.h"
 #include "core/network.h"
@@ -288,6 +289,19 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddStringToObject(hc, "PidMode", c->cfg.pid_host ? "host" : "");
         cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
         cJSON_AddItemToObject(hc, "Dns", strv(c->cfg.dns, 0));
+        cJSON *devs = cJSON_AddArrayToObject(hc, "Devices");
+        for (char **d = c->cfg.devices; devs && d && *d; d++) {
+            struct ctr_device dev;
+            char perms[4];
+            cJSON *o = ctr_device_split(*d, &dev) == 0 ? cJSON_CreateObject() : NULL;
+            if (!o)
+                continue;
+            devices_format_access(dev.access, perms);
+            cJSON_AddStringToObject(o, "PathOnHost", dev.host);
+            cJSON_AddStringToObject(o, "PathInContainer", dev.path);
+            cJSON_AddStringToObject(o, "CgroupPermissions", perms);
+            cJSON_AddItemToArray(devs, o);
+        }
         cJSON_AddBoolToObject(hc, "PublishAllPorts", c->cfg.publish_all);
         cJSON_AddBoolToObject(hc, "Privileged", c->cfg.privileged);
         cJSON_AddItemToObject(hc, "CapAdd", strv(c->cfg.cap_add, 0));

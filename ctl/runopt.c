@@ -32,6 +32,7 @@ const struct client_flag runopt_flags[RUNOPT_NFLAGS] = {
     [RUNOPT_READ_ONLY] = {0, "read-only", 0},
     [RUNOPT_NETWORK] = {0, "network", 1},
     [RUNOPT_PID] = {0, "pid", 1},
+    [RUNOPT_DEVICE] = {0, "device", 1},
     [RUNOPT_STOP_SIGNAL] = {0, "stop-signal", 1},
     [RUNOPT_STOP_TIMEOUT] = {0, "stop-timeout", 1},
     [RUNOPT_LABEL] = {'l', "label", 1},
@@ -81,6 +82,7 @@ static const char *const pass_keys[RUNOPT_NFLAGS] = {
     [RUNOPT_READ_ONLY] = "read_only",
     [RUNOPT_NETWORK] = "network",
     [RUNOPT_PID] = "pid",
+    [RUNOPT_DEVICE] = "device",
     [RUNOPT_STOP_SIGNAL] = "stop_signal",
     [RUNOPT_CAP_ADD] = "cap_add",
     [RUNOPT_CAP_DROP] = "cap_drop",
@@ -148,6 +150,7 @@ int runopt_repeatable(int flag)
     case RUNOPT_SECURITY_OPT:
     case RUNOPT_PUBLISH:
     case RUNOPT_DNS:
+    case RUNOPT_DEVICE:
     case RUNOPT_EXPOSE:
     case RUNOPT_VOLUME:
     case RUNOPT_TMPFS:

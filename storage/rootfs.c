@@ -238,22 +238,24 @@ static const struct {
     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
-static int make_dev_node(int devfd, const char *name, unsigned int major, unsigned int minor,
-                         struct err *e)
+/* Node NAME (in DIRFD, shown as /dev/NAME) of MODE and RDEV, chmod'ed to MODE's permissions
+ * and owned by UID:GID (-1: unchanged); without CAP_MKNOD (e.g. in a user namespace) the
+ * host's node HOST is bound there instead, as it is. */
+static int make_node(int dirfd, const char *name, mode_t mode, dev_t rdev, const char *host,
+                     uid_t uid, gid_t gid, struct err *e)
 {
-    if (mknodat(devfd, name, S_IFCHR | 0666, makedev(major, minor)) == 0) {
+    if (mknodat(dirfd, name, mode, rdev) == 0) {
         /* mknod honours the umask */
-        if (fchmodat(devfd, name, 0666, 0) < 0)
+        if (fchmodat(dirfd, name, mode & 07777, 0) < 0)
             return err_set(e, errno, "chmod '/dev/%s'", name);
+        if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return err_set(e, errno, "chown '/dev/%s'", name);
         return 0;
     }
     if (errno != EPERM)
         return err_set(e, errno, "mknod '/dev/%s'", name);
-    /* no CAP_MKNOD (e.g. in a user namespace): bind the host's node instead */
-    char host[64], p[FD_PATH_MAX];
-    if (util_fmt(host, sizeof host, e, "/dev/%s", name) < 0)
-        return -1;
-    auto_close int wfd = openat(devfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    char p[FD_PATH_MAX];
+    auto_close int wfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (wfd < 0)
         return err_set(e, errno, "create '/dev/%s'", name);
     fd_path(wfd, p);
@@ -262,7 +264,37 @@ static int make_dev_node(int devfd, const char *name, unsigned int major, unsign
     return 0;
 }
 
-static int populate_dev(int rootfd, struct err *e)
+static int make_dev_node(int devfd, const char *name, unsigned int major, unsigned int minor,
+                         struct err *e)
+{
+    char host[64];
+    if (util_fmt(host, sizeof host, e, "/dev/%s", name) < 0)
+        return -1;
+    return make_node(devfd, name, S_IFCHR | 0666, makedev(major, minor), host, (uid_t)-1, (gid_t)-1,
+                     e);
+}
+
+/* --device D: its directory under /dev created as needed, a node already there (a standard
+ * one) replaced, then owned as the host's node is. */
+static int make_device(int rootfd, const struct storage_device *d, struct err *e)
+{
+    const char *rel = d->path + 1; /* "dev/..." */
+    const char *slash = strrchr(rel, '/');
+    char dir[PATH_MAX_BERTH];
+    if (strncmp(d->path, "/dev/", 5) != 0 || !slash || !slash[1] ||
+        util_fmt(dir, sizeof dir, e, "%.*s", (int)(slash - rel), rel) < 0)
+        return err_set(e, EINVAL, "device path '%s' is not under /dev", d->path);
+    auto_close int dfd = ensure_dir(rootfd, dir, e);
+    if (dfd < 0)
+        return -1;
+    if (unlinkat(dfd, slash + 1, 0) < 0 && errno != ENOENT)
+        return err_set(e, errno, "replace '%s'", d->path);
+    if (make_node(dfd, slash + 1, d->mode, d->rdev, d->host, d->uid, d->gid, e) < 0)
+        return err_wrap(e, "device '%s'", d->host);
+    return 0;
+}
+
+static int populate_dev(int rootfd, const struct storage_device *devs, int ndevs, struct err *e)
 {
     if (mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
                  "mode=755,size=65536k", e) < 0)
@@ -292,6 +324,9 @@ static int populate_dev(int rootfd, struct err *e)
     for (size_t i = 0; i < ARRAY_LEN(links); i++)
         if (symlinkat(links[i].target, devfd, links[i].name) < 0)
             return err_set(e, errno, "symlink '/dev/%s'", links[i].name);
+    for (int i = 0; i < ndevs; i++)
+        if (make_device(rootfd, &devs[i], e) < 0)
+            return -1;
     return 0;
 }
 
@@ -505,7 +540,7 @@ int storage_rootfs_setup(const struct storage_rootfs *r, struct err *e)
         return -1;
     if (mount_sys(rootfd, r->host_network, e) < 0 || mount_cgroup(rootfd, e) < 0)
         return -1;
-    if (populate_dev(rootfd, e) < 0)
+    if (populate_dev(rootfd, r->devices, r->ndevices, e) < 0)
         return -1;
     for (int i = 0; i < r->nmounts; i++)
         if (apply_mount(rootfd, &r->mounts[i], r->copy_contents, e) < 0)

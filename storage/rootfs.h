@@ -18,6 +18,16 @@ struct storage_mount {
     int copy_up;         /* a volume: when SOURCE is empty, first copy the image's TARGET in */
 };
 
+/* A device node of --device, made in the container's /dev as the host's node is. */
+struct storage_device {
+    const char *path; /* absolute, under /dev/ */
+    const char *host; /* the host's node: bound instead when mknod is not allowed */
+    mode_t mode;      /* S_IFCHR or S_IFBLK and the permission bits */
+    dev_t rdev;
+    uid_t uid;
+    gid_t gid;
+};
+
 struct storage_rootfs {
     const char *lower;                  /* image rootfs directory (read-only lower layer) */
     const char *upper;                  /* container's upper dir (exists) */
@@ -34,6 +44,8 @@ struct storage_rootfs {
     int defer_pivot;                    /* stop before pivot_root, with the cwd at MERGED */
     const struct storage_mount *mounts; /* applied in order, after /dev and before the masks */
     int nmounts;
+    const struct storage_device *devices; /* made after the standard /dev nodes */
+    int ndevices;
     /* copies the content of directory SFD into directory DFD (for copy_up) */
     int (*copy_contents)(int sfd, int dfd, struct err *e);
 };

@@ -231,6 +231,64 @@ host_open_dev() {
     [ "$(ls -d /proc/[0-9]* | wc -l)" -gt 10 ]
 }
 
+# ---- --device ------------------------------------------------------------------------------
+
+# a block device of the host that the default device list does not allow (an unbound loop
+# device: opening it does nothing)
+loopdev() {
+    local l
+    for l in /dev/loop[0-9]*; do
+        [ -b "$l" ] && { echo "$l"; return 0; }
+    done
+    return 1
+}
+
+@test "--device: the host's node in /dev with the given access; control: mknod of it cannot be opened" {
+    L=$(loopdev) || skip "no loop device on this host"
+    run b run --rm --device "$L:/dev/disk/xvda:r" busybox sh -c \
+        'stat -c "%F %t:%T" /dev/disk/xvda; exec 3</dev/disk/xvda && echo read-ok; exec 4<>/dev/disk/xvda && echo write-ok'
+    [ "$status" -ne 0 ]
+    [ "${lines[0]}" = "$(stat -c '%F %t:%T' "$L")" ]
+    [ "${lines[1]}" = read-ok ]
+    [[ "$output" == *"Operation not permitted"* ]]
+    [[ "$output" != *write-ok* ]]
+    run b run --rm --device "$L" busybox sh -c "exec 4<>$L && echo write-ok"
+    [ "$output" = write-ok ]
+    # control: the same node made by hand is refused by the cgroup
+    run b run --rm busybox sh -c "mknod /dev/xx b $(stat -c '%Hr %Lr' "$L") && exec 3</dev/xx && echo opened"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Operation not permitted"* ]]
+    [[ "$output" != *opened* ]]
+    # over a standard node: /dev/null becomes the loop device
+    run b run --rm --device "$L:/dev/null:r" busybox stat -c %F /dev/null
+    [ "$output" = "block special file" ]
+}
+
+@test "--device: inspect, the snapshot, and bad values refused with Docker's messages" {
+    L=$(loopdev) || skip "no loop device on this host"
+    b create --name dv --device "$L" --device "$L:/dev/sdq:rw" busybox true >/dev/null
+    want="[{\"PathOnHost\":\"$L\",\"PathInContainer\":\"$L\",\"CgroupPermissions\":\"rwm\"},{\"PathOnHost\":\"$L\",\"PathInContainer\":\"/dev/sdq\",\"CgroupPermissions\":\"rw\"}]"
+    [ "$(b inspect dv | jq -c '.[0].HostConfig.Devices')" = "$want" ]
+    sv_term
+    sv_launch
+    [ "$(b inspect dv | jq -c '.[0].HostConfig.Devices')" = "$want" ]
+    run b run --rm --device /dev/nonexistent busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *'error gathering device information while adding custom device "/dev/nonexistent": no such file or directory'* ]]
+    run b run --rm --device /etc/passwd:/dev/passwd busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *'"/etc/passwd": not a device node'* ]]
+    run b run --rm --device "$L:/tmp/x" busybox true
+    [[ "$output" == *"the container path must be a clean path under /dev"* ]]
+    run b run --rm --device "$L:rx" busybox true
+    [[ "$output" == *'bad permissions "rx"'* ]]
+    run b run --rm --device "$L:/dev/a" --device /dev/null:/dev/a busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"--device: /dev/a is given twice"* ]]
+    [ "$(b ps -a -q | wc -l)" -eq 1 ]
+    b rm dv
+}
+
 @test "--pid host: the host's processes, orphans go to berthd, PidMode host; a bad --pid is refused" {
     run b run --rm --pid host busybox sh -c 'echo $$; ps -o pid,comm'
     [ "$status" -eq 0 ]

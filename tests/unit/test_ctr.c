@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "core/ctr.h"
+#include "core/devices.h"
 #include "core/limits.h"
 #include "core/util.h"
 #include "tests/unit/cfg_eq.h"
@@ -233,6 +236,68 @@ static void test_parse_restart(void)
        "restart names");
 }
 
+static void test_parse_device(void)
+{
+    static const struct {
+        const char *s, *want;
+    } good[] = {
+        {"/dev/fuse", "/dev/fuse:/dev/fuse:rwm"},
+        {"/dev/sda:/dev/xvda", "/dev/sda:/dev/xvda:rwm"},
+        {"/dev/sda:r", "/dev/sda:/dev/sda:r"},
+        {"/dev/sda:mwr", "/dev/sda:/dev/sda:rwm"},
+        {"/dev/sda:/dev/disk/x:rw", "/dev/sda:/dev/disk/x:rw"},
+        {"/srv/nodes/kmsg:/dev/kmsg:w", "/srv/nodes/kmsg:/dev/kmsg:w"},
+    };
+    static const char *const bad[] = {
+        "",
+        "dev/sda",
+        "/dev/sda:",
+        "/dev/sda:/dev/x:rwx",
+        "/dev/sda:/dev/x:rr",
+        "/dev/sda:xvda",
+        "/dev/sda:/tmp/x",
+        "/etc/passwd",
+        "/dev/sda:/dev/",
+        "/dev/sda:/dev/../etc/x",
+        "/dev/sda:/dev/./x",
+        "/dev//sda",
+        "/dev/sda/",
+        "/dev/a:/dev/b:r:w",
+        "/dev/sda::r",
+    };
+    char buf[2 * CTR_DEVICE_PATH_MAX + 8];
+    for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+        struct err e = {0};
+        int rc = ctr_parse_device(good[i].s, buf, sizeof buf, &e);
+        ok(rc == 0 && strcmp(buf, good[i].want) == 0, "--device %s -> %s (%s)", good[i].s,
+           rc == 0 ? buf : "", e.msg);
+    }
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        struct err e = {0};
+        ok(ctr_parse_device(bad[i], buf, sizeof buf, &e) < 0 && strstr(e.msg, "invalid --device"),
+           "--device '%s' refused (%s)", bad[i], e.msg);
+    }
+    char longp[CTR_DEVICE_PATH_MAX + 8];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[0] = '/';
+    longp[sizeof longp - 1] = '\0';
+    ok(ctr_parse_device(longp, buf, sizeof buf, &(struct err){0}) < 0, "an over-long path refused");
+
+    struct ctr_device d;
+    struct err e = {0};
+    ok(ctr_device_resolve("/dev/null:/dev/n2:rw", &d, &e) == 0 && S_ISCHR(d.mode) &&
+           major(d.rdev) == 1 && minor(d.rdev) == 3 && strcmp(d.path, "/dev/n2") == 0 &&
+           d.access == (DEVICES_READ | DEVICES_WRITE),
+       "resolve /dev/null: c 1:3, rw (%s)", e.msg);
+    ok(ctr_device_resolve("/nonexistent:/dev/x:r", &d, &e) < 0 &&
+           strstr(e.msg, "\"/nonexistent\": no such file or directory"),
+       "resolve a missing node (%s)", e.msg);
+    ok(ctr_device_resolve("/etc/passwd:/dev/x:r", &d, &e) < 0 && strstr(e.msg, "not a device node"),
+       "resolve a regular file (%s)", e.msg);
+    ok(ctr_device_split("/dev/null", &d) < 0 && ctr_device_split("/dev/a:/dev/b:q", &d) < 0,
+       "split refuses what is not canonical");
+}
+
 static void test_policy(void)
 {
     static struct ctr c; /* zeroed: only cfg.restart, cfg.max_retries and restart_count matter */
@@ -327,6 +392,8 @@ static void full_cfg(struct ctr_config *c)
     c->ip = xdup("10.1.2.3");
     c->ports = strv("127.0.0.1:8080:80/tcp", "0.0.0.0:0:53/udp", NULL);
     c->dns = strv("10.0.0.53", NULL);
+    c->devices = strv("/dev/fuse:/dev/fuse:rwm", "/dev/sda:/dev/xvda:r", NULL);
+    c->pid_host = 1;
     c->expose = strv("80/tcp", "53/udp", NULL);
     c->publish_all = 1;
     c->mounts = calloc(3, sizeof *c->mounts);
@@ -589,6 +656,7 @@ int main(void)
     test_refuse();
     test_backoff();
     test_parse_restart();
+    test_parse_device();
     test_policy();
     test_status_code();
     test_config_round_trip();

@@ -122,6 +122,37 @@ static void test_parse(void)
        "default rules: mknod of anything, /dev/null, the pty slaves");
     ok(devices_default_rules(rules, 3, &n, &e) < 0 && e.code == E2BIG,
        "default rules into a short array: E2BIG");
+
+    /* formatting is parsing's inverse, for every default rule */
+    char buf[DEVICES_RULE_MAX];
+    int same = 1;
+    for (size_t i = 0; i < devices_default_n; i++) {
+        struct devices_rule back;
+        same &= devices_format_rule(&rules[i], buf, sizeof buf, &e) == 0 &&
+                devices_parse_rule(buf, &back, &e) == 0 &&
+                strcmp(buf, devices_default_allow[i]) == 0;
+    }
+    ok(same, "format_rule gives back every default rule's text");
+    r = (struct devices_rule){'b', 7, 3, DEVICES_READ | DEVICES_MKNOD};
+    ok(devices_format_rule(&r, buf, sizeof buf, &e) == 0 && strcmp(buf, "b 7:3 rm") == 0,
+       "format b 7:3 rm (%s)", buf);
+    r = (struct devices_rule){'a', DEVICES_ANY, DEVICES_ANY, RWM};
+    ok(devices_format_rule(&r, buf, sizeof buf, &e) == 0 && strcmp(buf, "a") == 0, "format a");
+    r = (struct devices_rule){'c', 1, 3, 0};
+    ok(devices_format_rule(&r, buf, sizeof buf, &e) < 0, "format refuses no access");
+    r = (struct devices_rule){'x', 1, 3, RWM};
+    ok(devices_format_rule(&r, buf, sizeof buf, &e) < 0, "format refuses type x");
+    r = (struct devices_rule){'c', 4096, 3, RWM};
+    ok(devices_format_rule(&r, buf, sizeof buf, &e) < 0, "format refuses major 4096");
+    unsigned acc = 0;
+    ok(devices_parse_access("mr", 2, &acc) == 0 && acc == (DEVICES_READ | DEVICES_MKNOD),
+       "parse_access mr");
+    ok(devices_parse_access("rr", 2, &acc) == -2 && devices_parse_access("rx", 2, &acc) == -1 &&
+           devices_parse_access("", 0, &acc) == -3,
+       "parse_access refuses repeats, other letters, nothing");
+    char letters[4];
+    devices_format_access(DEVICES_MKNOD | DEVICES_WRITE, letters);
+    ok(strcmp(letters, "wm") == 0, "format_access wm");
 }
 
 /* ---- generator, run on an interpreter of the instructions it uses ---- */
@@ -624,6 +655,17 @@ static void test_cgroup_create(void)
            pp.open_rd[N_NULL] == 0 && pp.open_rd[N_KMSG] == EPERM,
        "in the created group: mknod works, null opens, kmsg is EPERM");
     ok(cgroup_destroy(&cg, &e) == 0, "destroy it: %s", e.code ? err_str(&e) : "ok");
+
+    /* --device c 1:11 r: the default list and that rule */
+    struct devices_rule kmsg = {'c', 1, 11, DEVICES_READ};
+    struct cgroup_limits lk = {.devices = &kmsg, .ndevices = 1};
+    rc = cgroup_create(&sys2, cg_names[0], &lk, &cg, &e);
+    ok(rc == 0 && cgroup_path(&cg, CGROUP_DEVICES, NULL, dir, sizeof dir, &e) == 0 &&
+           run_probe(dir, "k", &pp) == 0 && pp.enter == 0 && pp.open_rd[N_KMSG] == 0 &&
+           pp.open_rd[N_NULL] == 0,
+       "with an extra rule c 1:11 r: kmsg opens for reading, null still does: %s",
+       rc ? err_str(&e) : "ok");
+    ok(rc != 0 || cgroup_destroy(&cg, &e) == 0, "destroy it");
 
     struct cgroup_limits lim = {.all_devices = 1};
     rc = cgroup_create(&sys2, cg_names[1], &lim, &cg_all, &e);

@@ -325,6 +325,10 @@ static void test_lines(void)
                "create name=db image=app log_max_size=1048576 log_max_file=2 "
                "backoff=1000:60000:30000 hostname=dbhost user=1000 workdir=/srv"),
        "log options, backoff, a number as user");
+    ok(line_is("{\"name\": \"t\", \"image\": \"app\", \"devices\": [\"/dev/ttyS1\", "
+               "\"/dev/sda:/dev/xvda:r\"], \"pid\": \"host\"}",
+               "create name=t image=app device=/dev/ttyS1 device=/dev/sda:/dev/xvda:r pid=host"),
+       "devices (the alias of device) and pid");
     ok(line_is("{\"name\": \"web\", \"image\": \"app\", \"ports\": [\"80:8080\", "
                "\"127.0.0.1:53:53/udp\"], \"publish\": \"81:81\", \"expose\": [90, \"91/udp\"], "
                "\"publish_all\": true, \"network\": \"back\", \"ip\": \"10.89.0.5\", \"dns\": "

@@ -119,6 +119,20 @@ ip=$(field web IPAddress)
 [ -n "$ip" ]
 tap $? "web has an address on the default bridge ($ip)"
 
+# 5b. devices on cgroup2 (the BPF program): web got /dev/kmsg write-only by "devices"; limits
+# makes the same node by hand and the kernel refuses to open it (manifest mode only)
+if [ "$MODE" = manifest ]; then
+    kout=$(berth exec web sh -c 'echo "<6>berth: web writes to the kernel log" >/dev/kmsg && echo written' 2>&1)
+    [ "$kout" = written ]
+    tap $? "web writes /dev/kmsg (devices: /dev/kmsg:w)" "$kout"
+    kout=$(berth exec limits sh -c 'mknod /dev/k2 c 1 11 && echo x >/dev/k2 && echo written' 2>&1)
+    case $kout in *"Operation not permitted"*) r=0 ;; *) r=1 ;; esac
+    tap $r "limits cannot open a /dev/kmsg it made itself (cgroup device program)" "$kout"
+else
+    skip "web writes /dev/kmsg" "no devices in bootstrap mode"
+    skip "limits cannot open a /dev/kmsg it made itself" "no devices in bootstrap mode"
+fi
+
 # 6. restart policy: the kernel kills every process of `limits` (cgroup.kill, as an OOM kill
 # would), restart=always brings it back
 rc0=$(field limits RestartCount)
