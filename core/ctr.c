@@ -129,6 +129,7 @@ void ctr_config_free(struct ctr_config *cfg)
     mounts_free(cfg->mounts, cfg->nmounts);
     util_strv_free(cfg->cap_add);
     util_strv_free(cfg->devices);
+    util_strv_free(cfg->group_add);
     util_strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
     health_config_free(&cfg->health);
@@ -366,6 +367,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddItemToObject(j, "Ports", strv_json(cfg->ports));
     cJSON_AddItemToObject(j, "Dns", strv_json(cfg->dns));
     cJSON_AddItemToObject(j, "Devices", strv_json(cfg->devices));
+    cJSON_AddItemToObject(j, "GroupAdd", strv_json(cfg->group_add));
     cJSON_AddItemToObject(j, "ExposedPorts", strv_json(cfg->expose));
     cJSON_AddBoolToObject(j, "PublishAllPorts", cfg->publish_all);
     cJSON *mounts = cJSON_AddArrayToObject(j, "Mounts");
@@ -544,6 +546,7 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
         json_strv(j, "Ports", CTR_PORTS_MAX, &cfg->ports, e) < 0 ||
         json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0 ||
         json_strv(j, "Devices", CTR_DEVICES_MAX, &cfg->devices, e) < 0 ||
+        json_strv(j, "GroupAdd", CTR_GROUP_ADD_MAX, &cfg->group_add, e) < 0 ||
         json_strv(j, "ExposedPorts", CTR_PORTS_MAX, &cfg->expose, e) < 0)
         goto fail;
     const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(j, "Mounts");

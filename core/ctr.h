@@ -89,6 +89,7 @@ struct ctr_config {
     char **ports;             /* -p, canonical "IP:HOST:CTR/proto", NULL-terminated */
     char **dns;               /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
     char **devices;           /* --device, canonical "HOST:CTR:PERMS", NULL-terminated */
+    char **group_add;         /* --group-add: gids or group names, NULL-terminated */
     char **expose;            /* the image's ExposedPorts and --expose, canonical "80/tcp" */
     int publish_all;          /* -P: every exposed port was added to PORTS on any free host port */
     struct ctr_mount *mounts; /* -v, --tmpfs, --mount: checked, sorted parents first */

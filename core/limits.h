@@ -38,6 +38,7 @@
 #define CTR_PORTS_MAX        64  /* published ports of one container */
 #define CTR_DNS_MAX          8   /* --dns servers */
 #define CTR_DEVICES_MAX      32  /* --device nodes of one container */
+#define CTR_GROUP_ADD_MAX    32  /* --group-add groups of one container */
 #define CTR_DEVICE_PATH_MAX  256 /* bytes of a --device path, NUL included */
 #define NET_PREFIX_MIN       12  /* largest subnet: /12, 2^20 addresses (128 KiB IPAM bitmap) */
 #define NET_PREFIX_MAX       30  /* smallest subnet: /30, one address besides the gateway */

@@ -283,6 +283,9 @@ static __attribute__((noreturn)) void child_finish(const struct ctr_config *cfg,
     const char *user = x && x->user ? x->user : cfg->user;
     if (storage_user_resolve(user ? user : "", "/etc/passwd", "/etc/group", &u, &e) < 0)
         child_fail(report_fd, 125, &e);
+    for (char **g = cfg->group_add; g && *g; g++)
+        if (storage_group_add(*g, "/etc/group", &u, &e) < 0)
+            child_fail(report_fd, 125, &e);
 
     const char *wd = x && x->workdir ? x->workdir : cfg->workdir;
     wd = wd && *wd ? wd : "/";

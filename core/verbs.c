@@ -815,6 +815,15 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
             }
         }
     }
+    if (strv_from_opts(req, "group_add", CTR_GROUP_ADD_MAX, &cfg->group_add) < 0) {
+        client_reply_err(cl, 400, "too many --group-add (at most %d)", CTR_GROUP_ADD_MAX);
+        return -1;
+    }
+    for (char **g = cfg->group_add; *g; g++)
+        if (!**g || strlen(*g) > 255 || strpbrk(*g, ":, \t\n")) {
+            client_reply_err(cl, 400, "invalid --group-add \"%s\": a group name or gid", *g);
+            return -1;
+        }
     if (strv_from_opts(req, "dns", CTR_DNS_MAX, &cfg->dns) < 0) {
         client_reply_err(cl, 400, "too many --dns servers (at most %d)", CTR_DNS_MAX);
         return -1;
@@ -2220,7 +2229,7 @@ static void v_volume(struct client *cl, const struct proto_req *req)
 /* The options of create (run takes attach and stdin too). */
 #define CREATE_KEYS                                                                                \
     " image name restart rm env label hostname user workdir read_only network pid ip publish dns " \
-    "device "                                                                                      \
+    "device group_add "                                                                            \
     "expose publish_all volume tmpfs mount "                                                       \
     "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS    \
         HEALTH_KEYS

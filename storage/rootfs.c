@@ -794,6 +794,29 @@ int storage_user_resolve(const char *spec, const char *passwd, const char *group
     return 0;
 }
 
+int storage_group_add(const char *g, const char *group, struct storage_user *u, struct err *e)
+{
+    long long id;
+    if (!g || !*g)
+        return err_set(e, EINVAL, "invalid group ''");
+    if (parse_id(g, &id) < 0) {
+        struct gr_query gq = {.name = g};
+        if (for_each_line(group, on_group_line, &gq, e) < 0)
+            return err_wrap(e, "resolve group '%s'", g);
+        if (!gq.found)
+            return err_set(e, ENOENT, "unable to find group %s: no matching entries in group file",
+                           g);
+        id = gq.gid;
+    }
+    for (int i = 0; i < u->ngroups; i++)
+        if (u->groups[i] == (gid_t)id)
+            return 0;
+    if (u->ngroups >= STORAGE_GROUPS_MAX)
+        return err_set(e, E2BIG, "more than %d supplementary groups", STORAGE_GROUPS_MAX);
+    u->groups[u->ngroups++] = (gid_t)id;
+    return 0;
+}
+
 int storage_mkdir_owned(const char *path, uid_t uid, gid_t gid, struct err *e)
 {
     char buf[PATH_MAX_BERTH];

@@ -83,6 +83,11 @@ struct storage_user {
 int storage_user_resolve(const char *spec, const char *passwd, const char *group,
                          struct storage_user *out, struct err *e);
 
+/* --group-add G: the group G (a gid, or a name looked up in the GROUP file) added to U's
+ * supplementary groups (once). ENOENT "unable to find group G: no matching entries in group
+ * file", E2BIG past STORAGE_GROUPS_MAX. */
+int storage_group_add(const char *g, const char *group, struct storage_user *u, struct err *e);
+
 /* mkdir -p of PATH with mode 0755, each created directory owned by UID:GID (Docker creates a
  * missing working directory). */
 int storage_mkdir_owned(const char *path, uid_t uid, gid_t gid, struct err *e);

@@ -231,6 +231,22 @@ host_open_dev() {
     [ "$(ls -d /proc/[0-9]* | wc -l)" -gt 10 ]
 }
 
+@test "--group-add: by name and gid, on top of the user's groups, in exec too; unknown is refused" {
+    run b run --rm -u nobody --group-add 4242 --group-add daemon busybox id -G
+    [ "$status" -eq 0 ]
+    [ "$output" = "65534 1 4242" ] # the kernel keeps them sorted
+    b run -d --name ga --group-add 4242 busybox sleep 1000 >/dev/null
+    [ "$(b exec ga id -G)" = "0 4242" ]
+    [ "$(b inspect ga | jq -c '.[0].HostConfig.GroupAdd')" = '["4242"]' ]
+    b rm -f ga >/dev/null
+    run b run --rm --group-add nosuch busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"unable to find group nosuch: no matching entries in group file"* ]]
+    run b run --rm --group-add "a:b" busybox true
+    [ "$status" -eq 125 ]
+    [[ "$output" == *'invalid --group-add "a:b"'* ]]
+}
+
 # ---- --device ------------------------------------------------------------------------------
 
 # a block device of the host that the default device list does not allow (an unbound loop

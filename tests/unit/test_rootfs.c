@@ -141,6 +141,21 @@ static void test_users(void)
        "missing passwd/group files count as empty");
     ok(storage_user_resolve("berth", bad, bad, &u, &e) < 0 && e.code == ENOENT,
        "a name with missing files is unknown");
+
+    /* --group-add */
+    char gr[256];
+    (void)snprintf(gr, sizeof gr, "%s/group", dir);
+    ok(resolve("root", &u, &e) == 0 && storage_group_add("tty", gr, &u, &e) == 0 &&
+           storage_group_add("4242", gr, &u, &e) == 0 &&
+           storage_group_add("tty", gr, &u, &e) == 0 && u.ngroups == 2 && u.groups[0] == 5 &&
+           u.groups[1] == 4242,
+       "group-add by name and by gid, once each (%s)", e.msg);
+    ok(storage_group_add("nosuch", gr, &u, &e) < 0 && e.code == ENOENT &&
+           strstr(e.msg, "unable to find group nosuch: no matching entries in group file"),
+       "group-add of an unknown name (%s)", e.msg);
+    ok(storage_group_add("", gr, &u, &e) < 0, "group-add of nothing");
+    u.ngroups = STORAGE_GROUPS_MAX;
+    ok(storage_group_add("7", gr, &u, &e) < 0 && e.code == E2BIG, "group-add past the limit");
 }
 
 static void test_mkdir_owned(void)
