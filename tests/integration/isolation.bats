@@ -261,8 +261,9 @@ loopdev() {
 
 @test "--device: the host's node in /dev with the given access; control: mknod of it cannot be opened" {
     L=$(loopdev) || skip "no loop device on this host"
+    # one stream (2>&1): stdout and stderr are two pipes, their relative order is not kept
     run b run --rm --device "$L:/dev/disk/xvda:r" busybox sh -c \
-        'stat -c "%F %t:%T" /dev/disk/xvda; exec 3</dev/disk/xvda && echo read-ok; exec 4<>/dev/disk/xvda && echo write-ok'
+        'exec 2>&1; stat -c "%F %t:%T" /dev/disk/xvda; exec 3</dev/disk/xvda && echo read-ok; exec 4<>/dev/disk/xvda && echo write-ok'
     [ "$status" -ne 0 ]
     [ "${lines[0]}" = "$(stat -c '%F %t:%T' "$L")" ]
     [ "${lines[1]}" = read-ok ]
@@ -271,7 +272,7 @@ loopdev() {
     run b run --rm --device "$L" busybox sh -c "exec 4<>$L && echo write-ok"
     [ "$output" = write-ok ]
     # control: the same node made by hand is refused by the cgroup
-    run b run --rm busybox sh -c "mknod /dev/xx b $(stat -c '%Hr %Lr' "$L") && exec 3</dev/xx && echo opened"
+    run b run --rm busybox sh -c "exec 2>&1; mknod /dev/xx b $(stat -c '%Hr %Lr' "$L") && exec 3</dev/xx && echo opened"
     [ "$status" -ne 0 ]
     [[ "$output" == *"Operation not permitted"* ]]
     [[ "$output" != *opened* ]]
