@@ -217,17 +217,22 @@ int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, st
     return 0;
 }
 
+/* P (N bytes) is absolute and clean: every component between slashes is non-empty and
+ * neither "." nor "..", so no "//", no trailing "/". */
 static int device_path_ok(const char *p, size_t n)
 {
-    if (n == 0 || n >= CTR_DEVICE_PATH_MAX || p[0] != '/')
+    if (n < 2 || n >= CTR_DEVICE_PATH_MAX || p[0] != '/')
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == '/' &&
-            (p[i + 1] == '/' || (i + 1 < n && p[i + 1] == '.' &&
-                                 (i + 2 == n || p[i + 2] == '/' ||
-                                  (p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/'))))))
+    for (size_t i = 1; i <= n;) {
+        size_t j = i;
+        while (j < n && p[j] != '/')
+            j++;
+        size_t len = j - i;
+        if (len == 0 || (len == 1 && p[i] == '.') || (len == 2 && p[i] == '.' && p[i + 1] == '.'))
             return 0;
-    return p[n - 1] != '/';
+        i = j + 1;
+    }
+    return 1;
 }
 
 int ctr_parse_device(const char *s, char *buf, size_t size, struct err *e)
