@@ -834,14 +834,20 @@ int cgroup_open(const struct cgroup_sys *sys, const char *name, struct cgroup *c
     if (check_name(name, e) < 0)
         return err_wrap(e, "open cgroup");
     const struct cgroup_hier *hs[HIER_MAX];
-    if (hiers(sys, hs) == 0)
+    int n = hiers(sys, hs), found = 0;
+    if (n == 0)
         return err_set(e, ENOENT, "open cgroup '%s': no cgroup hierarchy", name);
     char path[PATH_MAX];
     struct stat st;
-    if (mkpath(path, sizeof path, hs[0], name, NULL, e) < 0)
-        return -1;
-    if (stat(path, &st) < 0)
-        return err_set(e, errno, "open cgroup '%s'", path);
+    /* in any hierarchy: a removal cut short by a crash may have taken the first ones only */
+    for (int i = 0; i < n && !found; i++) {
+        if (mkpath(path, sizeof path, hs[i], name, NULL, e) < 0)
+            return -1;
+        if (stat(path, &st) == 0)
+            found = 1;
+        else if (errno != ENOENT || i == n - 1)
+            return err_set(e, errno, "open cgroup '%s'", path);
+    }
     memset(cg, 0, sizeof *cg);
     cg->sys = sys;
     memcpy(cg->name, name, strlen(name) + 1);

@@ -832,6 +832,20 @@ static int cg_setup(struct ctr *c, struct err *e)
     return 0;
 }
 
+/* A container berthd did not re-adopt: a group that a crash left behind (the container
+ * exited, or its removal had begun, but the group was not gone yet) is emptied and removed. */
+void ctr_cgroup_reclaim(struct ctr *c)
+{
+    char name[CGROUP_NAME_MAX];
+    struct err e = {0};
+    if (!c->sv->cg_sys || c->has_cg || cg_name(c, name, sizeof name, &e) < 0 ||
+        cgroup_open(c->sv->cg_sys, name, &c->cg, &e) < 0)
+        return;
+    log_msg(LOG_INFO, "'%s': removing the cgroup a previous berthd left", c->name);
+    c->has_cg = 1;
+    cg_release(c);
+}
+
 /* Re-adoption: the group exists already. */
 static void cg_reopen(struct ctr *c)
 {

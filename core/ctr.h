@@ -240,6 +240,10 @@ int ctr_signal(struct ctr *c, int sig);
  * the process is still alive and is now watched through a pidfd, 0 when it is gone. */
 int ctr_adopt(struct ctr *c);
 
+/* For a container not re-adopted: remove the cgroup a crashed berthd left, if there is one
+ * (its processes killed first; retried while they go). */
+void ctr_cgroup_reclaim(struct ctr *c);
+
 /* Serialise / parse a config (snapshot and inspect share the field names). */
 struct cJSON *ctr_config_json(const struct ctr_config *cfg);
 int ctr_config_from_json(const struct cJSON *j, struct ctr_config *cfg, struct err *e);

@@ -410,6 +410,7 @@ static void reconcile(struct sv *sv)
         if (c->state != CTR_RUNNING && c->state != CTR_PAUSED && c->state != CTR_STOPPING) {
             c->ip = 0; /* only a live container holds an address, and ports */
             network_ports_close(c);
+            ctr_cgroup_reclaim(c);
         }
         switch (c->state) {
         case CTR_RUNNING:
@@ -426,6 +427,7 @@ static void reconcile(struct sv *sv)
             log_msg(LOG_INFO, "'%s' is gone: exit status unknown", c->name);
             c->ip = 0;
             c->pid = 0; /* the recorded pid is not ours: never signal it */
+            ctr_cgroup_reclaim(c);
             (void)ctr_handle(c, CTR_EV_EXITED, -1, NULL);
             break;
         case CTR_RESTARTING:

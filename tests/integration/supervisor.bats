@@ -272,6 +272,26 @@ gone() {
     [[ "$(b inspect f | jq -r '.[0].State.Error')" == *"executable file not found"* ]]
 }
 
+# cgroup_dirs ID: the container's group in every hierarchy that has berthd's parent group
+cgroup_dirs() {
+    find /sys/fs/cgroup -maxdepth 6 -type d -name "$CGPARENT" 2>/dev/null | sed "s|\$|/$1|"
+}
+
+@test "a cgroup a SIGKILLed berthd left for an exited container is removed at the next start" {
+    [ -n "$CGPARENT" ] || skip "berthd has no cgroups here"
+    b run --name ex busybox true
+    local id d
+    id=$(b inspect ex | jq -r '.[0].Id')
+    sv_kill9
+    # as if berthd had died between the container's exit and the removal of its group
+    for d in $(cgroup_dirs "$id"); do mkdir "$d"; done
+    [ -n "$(cgroup_dirs "$id")" ]
+    sv_launch
+    for d in $(cgroup_dirs "$id"); do eventually test ! -d "$d"; done
+    grep -q "'ex': removing the cgroup a previous berthd left" "$TESTDIR/berthd.log"
+    [ "$(state ex)" = exited ]
+}
+
 @test "SIGTERM of berthd with a re-adopted container still running: berthd exits" {
     b run -d --name a busybox sh -c "$TRAP_LOOP"
     local pid
