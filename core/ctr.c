@@ -130,6 +130,7 @@ void ctr_config_free(struct ctr_config *cfg)
     util_strv_free(cfg->cap_add);
     util_strv_free(cfg->devices);
     util_strv_free(cfg->group_add);
+    util_strv_free(cfg->requires);
     util_strv_free(cfg->cap_drop);
     free(cfg->seccomp_profile);
     health_config_free(&cfg->health);
@@ -233,6 +234,52 @@ static int device_path_ok(const char *p, size_t n)
         i = j + 1;
     }
     return 1;
+}
+
+static const char *const cond_names[] = {"started", "healthy", "completed"};
+
+const char *ctr_cond_name(enum ctr_cond cond)
+{
+    return (unsigned)cond < sizeof cond_names / sizeof *cond_names ? cond_names[cond] : "?";
+}
+
+static int cond_parse(const char *s, enum ctr_cond *cond)
+{
+    for (size_t i = 0; i < sizeof cond_names / sizeof *cond_names; i++)
+        if (strcmp(s, cond_names[i]) == 0) {
+            *cond = (enum ctr_cond)i;
+            return 0;
+        }
+    return -1;
+}
+
+int ctr_parse_requires(const char *s, char *buf, size_t size, struct err *e)
+{
+    const char *name = s[0] == '/' ? s + 1 : s, *colon = strchr(name, ':');
+    size_t n = colon ? (size_t)(colon - name) : strlen(name);
+    char nm[CTR_NAME_MAX];
+    enum ctr_cond cond = CTR_COND_STARTED;
+    if (n == 0 || n >= sizeof nm)
+        return err_set(e, 0, "invalid --requires \"%s\": want NAME[:CONDITION]", s);
+    memcpy(nm, name, n);
+    nm[n] = '\0';
+    if (!util_valid_name(nm))
+        return err_set(e, 0, "invalid --requires \"%s\": \"%s\" is not a container name", s, nm);
+    if (colon && cond_parse(colon + 1, &cond) < 0)
+        return err_set(
+            e, 0, "invalid --requires \"%s\": the condition is started, healthy or completed", s);
+    return util_fmt(buf, size, e, "%s:%s", nm, cond_names[cond]);
+}
+
+int ctr_requires_split(const char *canon, char name[CTR_NAME_MAX], enum ctr_cond *cond)
+{
+    const char *colon = strrchr(canon, ':');
+    size_t n = colon ? (size_t)(colon - canon) : 0;
+    if (n == 0 || n >= CTR_NAME_MAX || cond_parse(colon + 1, cond) < 0)
+        return -1;
+    memcpy(name, canon, n);
+    name[n] = '\0';
+    return util_valid_name(name) ? 0 : -1;
 }
 
 int ctr_parse_device(const char *s, char *buf, size_t size, struct err *e)
@@ -373,6 +420,7 @@ cJSON *ctr_config_json(const struct ctr_config *cfg)
     cJSON_AddItemToObject(j, "Dns", strv_json(cfg->dns));
     cJSON_AddItemToObject(j, "Devices", strv_json(cfg->devices));
     cJSON_AddItemToObject(j, "GroupAdd", strv_json(cfg->group_add));
+    cJSON_AddItemToObject(j, "Requires", strv_json(cfg->requires));
     cJSON_AddItemToObject(j, "ExposedPorts", strv_json(cfg->expose));
     cJSON_AddBoolToObject(j, "PublishAllPorts", cfg->publish_all);
     cJSON *mounts = cJSON_AddArrayToObject(j, "Mounts");
@@ -552,8 +600,17 @@ int ctr_config_from_json(const cJSON *j, struct ctr_config *cfg, struct err *e)
         json_strv(j, "Dns", CTR_DNS_MAX, &cfg->dns, e) < 0 ||
         json_strv(j, "Devices", CTR_DEVICES_MAX, &cfg->devices, e) < 0 ||
         json_strv(j, "GroupAdd", CTR_GROUP_ADD_MAX, &cfg->group_add, e) < 0 ||
+        json_strv(j, "Requires", CTR_REQUIRES_MAX, &cfg->requires, e) < 0 ||
         json_strv(j, "ExposedPorts", CTR_PORTS_MAX, &cfg->expose, e) < 0)
         goto fail;
+    for (char **r = cfg->requires; r && *r; r++) {
+        char nm[CTR_NAME_MAX];
+        enum ctr_cond cond;
+        if (ctr_requires_split(*r, nm, &cond) < 0) {
+            err_set(e, EINVAL, "config: 'Requires' has an invalid entry \"%s\"", *r);
+            goto fail;
+        }
+    }
     const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(j, "Mounts");
     if (mounts) {
         int n = cJSON_GetArraySize(mounts);

@@ -90,6 +90,7 @@ struct ctr_config {
     char **dns;               /* --dns servers, NULL-terminated (none: the host's resolv.conf) */
     char **devices;           /* --device, canonical "HOST:CTR:PERMS", NULL-terminated */
     char **group_add;         /* --group-add: gids or group names, NULL-terminated */
+    char **requires;          /* --requires, canonical "NAME:CONDITION", NULL-terminated */
     char **expose;            /* the image's ExposedPorts and --expose, canonical "80/tcp" */
     int publish_all;          /* -P: every exposed port was added to PORTS on any free host port */
     struct ctr_mount *mounts; /* -v, --tmpfs, --mount: checked, sorted parents first */
@@ -141,6 +142,7 @@ struct ctr {
     int adopted;                  /* not our child (re-adopted after a supervisor restart) */
     int exit_code;
     char error[ERR_MSG_MAX];
+    int boot_start; /* berthd's start: the restart policy starts it once all are reconciled */
     int oom_killed;
     int restart_count;
     int manual_stop;
@@ -274,6 +276,15 @@ int ctr_parse_device(const char *s, char *buf, size_t size, struct err *e);
 int ctr_device_split(const char *canon, struct ctr_device *d);
 /* A canonical spec's node: stat HOST (a character or block device, else a clear error). */
 int ctr_device_resolve(const char *canon, struct ctr_device *d, struct err *e);
+
+/* --requires NAME[:CONDITION]: what a start waits for in the named container. */
+enum ctr_cond { CTR_COND_STARTED, CTR_COND_HEALTHY, CTR_COND_COMPLETED };
+const char *ctr_cond_name(enum ctr_cond cond);
+/* Parse --requires NAME[:started|healthy|completed] (default started; a leading '/' of the
+ * name ignored) into its canonical "NAME:CONDITION" in BUF. Pure: a message fit for users. */
+int ctr_parse_requires(const char *s, char *buf, size_t size, struct err *e);
+/* A canonical requirement's NAME (into a CTR_NAME_MAX buffer) and condition: 0, or -1. */
+int ctr_requires_split(const char *canon, char name[CTR_NAME_MAX], enum ctr_cond *cond);
 
 /* Parse a restart policy ("no", "always", "unless-stopped", "on-failure[:N]"). */
 int ctr_parse_restart(const char *s, enum ctr_restart *out, int *max_retries, struct err *e);

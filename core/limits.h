@@ -39,6 +39,8 @@
 #define CTR_DNS_MAX          8   /* --dns servers */
 #define CTR_DEVICES_MAX      32  /* --device nodes of one container */
 #define CTR_GROUP_ADD_MAX    32  /* --group-add groups of one container */
+#define CTR_REQUIRES_MAX     16  /* --requires of one container */
+#define CTR_REQUIRES_DEPTH   32  /* requirements of requirements, started on the way */
 #define CTR_DEVICE_PATH_MAX  256 /* bytes of a --device path, NUL included */
 #define NET_PREFIX_MIN       12  /* largest subnet: /12, 2^20 addresses (128 KiB IPAM bitmap) */
 #define NET_PREFIX_MAX       30  /* smallest subnet: /30, one address besides the gateway */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/ctr.h"
+#include "core/deps.h"
 #include "core/events.h"
 #include "core/exec.h"
 #include "core/health.h"
@@ -738,6 +739,7 @@ static void note_client(struct client *cl, struct ctr *c, enum server_note note)
 
 void server_ctr_note(struct sv *sv, struct ctr *c, enum server_note note)
 {
+    deps_note(sv, c, note);
     for (struct client *cl = sv->clients; cl; cl = cl->next) {
         if (cl->dead || cl->op_ctr != c)
             continue;

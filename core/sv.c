@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/apply.h"
+#include "core/deps.h"
 #include "core/boot.h"
 #include "core/cgroup.h"
 #include "core/ctr.h"
@@ -291,12 +292,13 @@ static int all_down(const struct sv *sv)
     return sv->helpers == NULL;
 }
 
-/* Stop every container that nothing live still requires (manifest order: dependents first). */
+/* Stop every container that nothing live still requires (the manifest's and --requires:
+ * dependents first). */
 static void shutdown_step(struct sv *sv)
 {
     for (struct ctr *c = sv->ctrs; c; c = c->next)
         if ((c->state == CTR_RUNNING || c->state == CTR_PAUSED || c->state == CTR_RESTARTING) &&
-            !apply_holds(sv, c))
+            !apply_holds(sv, c) && !deps_holds(sv, c))
             (void)ctr_handle(c, CTR_EV_SHUTDOWN, c->cfg.stop_timeout, NULL);
 }
 
@@ -322,6 +324,7 @@ void sv_shutdown_begin(struct sv *sv)
         return;
     sv->shutting_down = 1;
     apply_cancel(sv);
+    deps_cancel_all(sv, "berthd is shutting down");
     boot_notify("STOPPING=1");
     log_msg(LOG_INFO, "shutting down (then %s): stopping containers",
             boot_halt_name((enum boot_halt)sv->halt));
@@ -441,12 +444,26 @@ static void reconcile(struct sv *sv)
                 (void)ctr_handle(c, CTR_EV_REMOVE, 0, NULL);
             else if (c->cfg.restart == CTR_RESTART_ALWAYS ||
                      (c->cfg.restart == CTR_RESTART_UNLESS_STOPPED && !c->manual_stop))
-                (void)ctr_handle(c, CTR_EV_AUTO_START, 0, NULL);
+                c->boot_start = 1; /* once every container is settled: see below */
             break;
         case CTR_CREATED:
         case CTR_DEAD:
             break;
         }
+    }
+    /* the policy's starts, each after what it requires (which it starts if need be) */
+    for (struct ctr *c = sv->ctrs; c; c = c->next) {
+        struct err e = {0};
+        if (!c->boot_start)
+            continue;
+        c->boot_start = 0;
+        if (ctr_live(c) || deps_gated(sv, c))
+            continue; /* started already, as a requirement of another */
+        int r = deps_start(c, CTR_EV_AUTO_START, &e);
+        if (r > 0)
+            (void)ctr_handle(c, CTR_EV_AUTO_START, 0, NULL);
+        else if (r < 0)
+            log_err(&e, "'%s' not started", c->name);
     }
 }
 
@@ -493,6 +510,7 @@ int sv_init(struct sv *sv, struct err *e)
     sv->prepare_w.data = sv;
     ev_prepare_start(sv->loop, &sv->prepare_w);
     ev_init(&sv->retry_w, on_retry_timer);
+    deps_init(sv);
     /* libev caps a blocking wait at about 60 s unless a periodic watcher makes it watch the
      * wall clock with a timerfd: one that never fires keeps an idle berthd at zero wakeups */
     ev_periodic_init(&sv->idle_w, on_idle_periodic, ev_time() + 10 * 365 * 86400., 0., NULL);
@@ -550,6 +568,7 @@ void sv_run(struct sv *sv)
     }
     server_close_all(sv);
     exec_free_all(sv);
+    deps_free_all(sv);
     for (struct ctr *c = sv->ctrs; c;) {
         struct ctr *next = c->next;
         ctr_free(c);

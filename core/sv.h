@@ -14,6 +14,7 @@ struct network;
 struct cgroup_sys;
 struct client;
 struct err;
+struct deps_gate;
 
 /* berthd's nftables table (core/firewall.c). */
 struct sv_firewall {
@@ -55,6 +56,8 @@ struct sv {
     int nclients;
     struct helper *helpers;
     struct exec_session *execs; /* core/exec.c */
+    struct deps_gate *gates;    /* core/deps.c: starts waiting for their requirements */
+    ev_timer deps_w;            /* looks at the gates again after a note */
     struct network *nets;       /* oldest first: bridge, host, none, then user networks */
     struct volume *volumes;     /* oldest first */
     int nvolumes;

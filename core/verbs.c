@@ -18,6 +18,7 @@
 
 #include "core/caps.h"
 #include "core/apply.h"
+#include "core/deps.h"
 #include "core/boot.h"
 #include "core/cgroup.h"
 #include "core/ctr.h"
@@ -373,6 +374,66 @@ static int strv_from_opts(const struct proto_req *req, const char *key, size_t m
             return -1;
         }
     *out = v;
+    return 0;
+}
+
+/* --requires, canonical: each an existing container, not NAME itself, given once, healthy only
+ * for one with a health check, and no cycle. Replies on error. */
+static int requires_from_opts(struct client *cl, const struct proto_req *req, const char *name,
+                              struct ctr_config *cfg)
+{
+    struct err e = {0};
+    if (strv_from_opts(req, "requires", CTR_REQUIRES_MAX, &cfg->requires) < 0) {
+        client_reply_err(cl, 400, "too many --requires (at most %d)", CTR_REQUIRES_MAX);
+        return -1;
+    }
+    for (char **r = cfg->requires; *r; r++) {
+        char canon[CTR_NAME_MAX + 16], dn[CTR_NAME_MAX];
+        enum ctr_cond cond;
+        if (ctr_parse_requires(*r, canon, sizeof canon, &e) < 0) {
+            client_reply_err(cl, 400, "%s", e.msg);
+            return -1;
+        }
+        char *dup = strdup(canon);
+        if (!dup) {
+            client_reply_err(cl, 500, "out of memory");
+            return -1;
+        }
+        free(*r);
+        *r = dup;
+        (void)ctr_requires_split(canon, dn, &cond);
+        if (strcmp(dn, name) == 0) {
+            client_reply_err(cl, 400, "--requires: container %s cannot require itself", name);
+            return -1;
+        }
+        for (char **o = cfg->requires; o < r; o++) {
+            char on[CTR_NAME_MAX];
+            enum ctr_cond oc;
+            if (ctr_requires_split(*o, on, &oc) == 0 && strcmp(on, dn) == 0) {
+                client_reply_err(cl, 400, "--requires: %s is given twice", dn);
+                return -1;
+            }
+        }
+        struct ctr *d = NULL;
+        for (struct ctr *c = cl->sv->ctrs; c && !d; c = c->next)
+            if (c->state != CTR_DEAD && strcmp(c->name, dn) == 0)
+                d = c;
+        if (!d) {
+            client_reply_err(cl, 404, "--requires: no such container: %s", dn);
+            return -1;
+        }
+        if (cond == CTR_COND_HEALTHY && !health_watched(&d->cfg.health)) {
+            client_reply_err(cl, 400,
+                             "--requires %s: container %s has no health check (nor --sdnotify)",
+                             canon, dn);
+            return -1;
+        }
+        if (deps_cycle(cl->sv, name, dn)) {
+            client_reply_err(cl, 400, "--requires %s: %s requires %s already, a cycle", canon, dn,
+                             name);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -824,6 +885,8 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
             client_reply_err(cl, 400, "invalid --group-add \"%s\": a group name or gid", *g);
             return -1;
         }
+    if (requires_from_opts(cl, req, name, cfg) < 0)
+        return -1;
     if (strv_from_opts(req, "dns", CTR_DNS_MAX, &cfg->dns) < 0) {
         client_reply_err(cl, 400, "too many --dns servers (at most %d)", CTR_DNS_MAX);
         return -1;
@@ -1058,6 +1121,15 @@ static void start_for(struct client *cl, const struct proto_req *req, struct ctr
     }
     begin_op(cl, OP_START, c);
     cl->op_attach = flag(req, "attach");
+    /* --requires: 0 when the start waits for them (its notes answer, as for any start) */
+    int r = deps_start(c, CTR_EV_START, &e);
+    if (r == 0)
+        return;
+    if (r < 0) {
+        client_reply_err(cl, 409, "%s", e.msg);
+        client_op_done(cl);
+        return;
+    }
     if (ctr_handle(c, CTR_EV_START, 0, &e) < 0 && cl->op == OP_START) {
         /* the failure note already answered, unless the container is gone */
         client_reply_err(cl, 500, "%s", c->error[0] ? c->error : e.msg);
@@ -1242,6 +1314,13 @@ static void v_stop(struct client *cl, const struct proto_req *req)
     struct ctr *c = find_or_reply(cl, req->pos[0].s);
     if (!c || parse_timeout(cl, req, c, &t) < 0)
         return;
+    if (deps_gated(cl->sv, c)) {
+        /* a start waiting for its requirements: it ends, failed, and nothing is stopped */
+        c->manual_stop = 1;
+        (void)deps_cancel(c, "the start was cancelled by a stop");
+        client_reply_ok(cl, NULL);
+        return;
+    }
     if (refused(cl, c, CTR_REQ_STOP, req->pos[0].s))
         return;
     c->start_after_exit = 0;
@@ -1272,7 +1351,13 @@ static void v_restart(struct client *cl, const struct proto_req *req)
         c->manual_stop = 0; /* a restart is not a stop */
         return;
     }
-    if (ctr_handle(c, CTR_EV_START, 0, &e) < 0 && cl->op == OP_RESTART) {
+    int r = deps_start(c, CTR_EV_START, &e);
+    if (r == 0)
+        return; /* its notes answer */
+    if (r < 0) {
+        client_reply_err(cl, 409, "%s", e.msg);
+        client_op_done(cl);
+    } else if (ctr_handle(c, CTR_EV_START, 0, &e) < 0 && cl->op == OP_RESTART) {
         client_reply_err(cl, 500, "%s", c->error[0] ? c->error : e.msg);
         client_op_done(cl);
     }
@@ -2229,7 +2314,7 @@ static void v_volume(struct client *cl, const struct proto_req *req)
 /* The options of create (run takes attach and stdin too). */
 #define CREATE_KEYS                                                                                \
     " image name restart rm env label hostname user workdir read_only network pid ip publish dns " \
-    "device group_add "                                                                            \
+    "device group_add requires "                                                                   \
     "expose publish_all volume tmpfs mount "                                                       \
     "stop_signal stop_timeout open_stdin tty log_max_size log_max_file backoff " ISOLATION_KEYS    \
         HEALTH_KEYS

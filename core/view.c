@@ -290,6 +290,7 @@ cJSON *view_inspect(const struct ctr *c)
         cJSON_AddBoolToObject(hc, "Init", c->cfg.init);
         cJSON_AddItemToObject(hc, "Dns", strv(c->cfg.dns, 0));
         cJSON_AddItemToObject(hc, "GroupAdd", strv(c->cfg.group_add, 0));
+        cJSON_AddItemToObject(hc, "Requires", strv(c->cfg.requires, 0));
         cJSON *devs = cJSON_AddArrayToObject(hc, "Devices");
         for (char **d = c->cfg.devices; devs && d && *d; d++) {
             struct ctr_device dev;

@@ -661,7 +661,8 @@ int proto_parse_reply(const char *line, const char **rest)
 
 int proto_start_exit_code(const char *msg)
 {
-    if (!msg)
+    /* a requirement's failure (--requires) is the engine's, whatever its own error said */
+    if (!msg || strncmp(msg, "requirement '", 13) == 0)
         return 125;
     if (strstr(msg, "executable file not found") || strstr(msg, "no such file or directory"))
         return 127;

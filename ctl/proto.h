@@ -83,5 +83,6 @@ int proto_parse_reply(const char *line, const char **rest);
 
 /* The exit code a client reports for a failed container start, from the error text: 127 when
  * it contains "executable file not found" or "no such file or directory", 126 for "permission
- * denied" or "exec format error", else 125. berthd records the same code in the container. */
+ * denied" or "exec format error", else 125 (always for a requirement's failure, which starts
+ * "requirement '"). berthd records the same code in the container. */
 int proto_start_exit_code(const char *msg);

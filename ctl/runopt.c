@@ -34,6 +34,7 @@ const struct client_flag runopt_flags[RUNOPT_NFLAGS] = {
     [RUNOPT_PID] = {0, "pid", 1},
     [RUNOPT_DEVICE] = {0, "device", 1},
     [RUNOPT_GROUP_ADD] = {0, "group-add", 1},
+    [RUNOPT_REQUIRES] = {0, "requires", 1},
     [RUNOPT_STOP_SIGNAL] = {0, "stop-signal", 1},
     [RUNOPT_STOP_TIMEOUT] = {0, "stop-timeout", 1},
     [RUNOPT_LABEL] = {'l', "label", 1},
@@ -85,6 +86,7 @@ static const char *const pass_keys[RUNOPT_NFLAGS] = {
     [RUNOPT_PID] = "pid",
     [RUNOPT_DEVICE] = "device",
     [RUNOPT_GROUP_ADD] = "group_add",
+    [RUNOPT_REQUIRES] = "requires",
     [RUNOPT_STOP_SIGNAL] = "stop_signal",
     [RUNOPT_CAP_ADD] = "cap_add",
     [RUNOPT_CAP_DROP] = "cap_drop",
@@ -154,6 +156,7 @@ int runopt_repeatable(int flag)
     case RUNOPT_DNS:
     case RUNOPT_DEVICE:
     case RUNOPT_GROUP_ADD:
+    case RUNOPT_REQUIRES:
     case RUNOPT_EXPOSE:
     case RUNOPT_VOLUME:
     case RUNOPT_TMPFS:

@@ -54,6 +54,7 @@ static inline int cfg_eq(const struct ctr_config *a, const struct ctr_config *b)
            str_eq(a->network_name, b->network_name) && str_eq(a->ip, b->ip) &&
            strv_eq(a->ports, b->ports) && strv_eq(a->dns, b->dns) &&
            strv_eq(a->devices, b->devices) && a->pid_host == b->pid_host &&
+           strv_eq(a->group_add, b->group_add) && strv_eq(a->requires, b->requires) &&
            strv_eq(a->expose, b->expose) && a->publish_all == b->publish_all && mounts_eq(a, b) &&
            a->stop_signal == b->stop_signal && a->stop_timeout == b->stop_timeout &&
            a->restart == b->restart && a->max_retries == b->max_retries &&

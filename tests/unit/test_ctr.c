@@ -236,6 +236,51 @@ static void test_parse_restart(void)
        "restart names");
 }
 
+static void test_parse_requires(void)
+{
+    static const struct {
+        const char *s, *want;
+    } good[] = {
+        {"db", "db:started"},
+        {"/db", "db:started"},
+        {"db:started", "db:started"},
+        {"db:healthy", "db:healthy"},
+        {"migrate.1:completed", "migrate.1:completed"},
+    };
+    static const char *const bad[] = {"",    ":healthy", "db:",        "db:ready", "db:healthy:x",
+                                      "-db", "d b",      "db:HEALTHY", "/"};
+    char buf[CTR_NAME_MAX + 16], name[CTR_NAME_MAX];
+    for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+        struct err e = {0};
+        int rc = ctr_parse_requires(good[i].s, buf, sizeof buf, &e);
+        ok(rc == 0 && strcmp(buf, good[i].want) == 0, "--requires %s -> %s (%s)", good[i].s,
+           rc == 0 ? buf : "", e.msg);
+    }
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        struct err e = {0};
+        ok(ctr_parse_requires(bad[i], buf, sizeof buf, &e) < 0 &&
+               strstr(e.msg, "invalid --requires") && !strstr(e.msg, "Invalid argument"),
+           "--requires '%s' refused (%s)", bad[i], e.msg);
+    }
+    char longn[CTR_NAME_MAX + 8];
+    memset(longn, 'a', sizeof longn - 1);
+    longn[sizeof longn - 1] = '\0';
+    ok(ctr_parse_requires(longn, buf, sizeof buf, &(struct err){0}) < 0,
+       "an over-long name refused");
+
+    enum ctr_cond cond = CTR_COND_STARTED;
+    ok(ctr_requires_split("db:healthy", name, &cond) == 0 && strcmp(name, "db") == 0 &&
+           cond == CTR_COND_HEALTHY,
+       "split db:healthy");
+    ok(ctr_requires_split("a.b:completed", name, &cond) == 0 && strcmp(name, "a.b") == 0 &&
+           cond == CTR_COND_COMPLETED,
+       "split a.b:completed");
+    static const char *const bad_canon[] = {"db", "db:", ":started", "db:x", "d b:started"};
+    for (size_t i = 0; i < ARRAY_LEN(bad_canon); i++)
+        ok(ctr_requires_split(bad_canon[i], name, &cond) < 0, "split refuses '%s'", bad_canon[i]);
+    ok(strcmp(ctr_cond_name(CTR_COND_COMPLETED), "completed") == 0, "condition names");
+}
+
 static void test_parse_device(void)
 {
     static const struct {
@@ -393,6 +438,8 @@ static void full_cfg(struct ctr_config *c)
     c->ports = strv("127.0.0.1:8080:80/tcp", "0.0.0.0:0:53/udp", NULL);
     c->dns = strv("10.0.0.53", NULL);
     c->devices = strv("/dev/fuse:/dev/fuse:rwm", "/dev/sda:/dev/xvda:r", NULL);
+    c->group_add = strv("audio", "4242", NULL);
+    c->requires = strv("db:healthy", "migrate:completed", "cache:started", NULL);
     c->pid_host = 1;
     c->expose = strv("80/tcp", "53/udp", NULL);
     c->publish_all = 1;
@@ -552,6 +599,9 @@ static void test_config_reject(void)
         "{" BASE ",\"Env\":{}}",
         "{" BASE ",\"Env\":[\"A=b\",3]}",
         "{" BASE ",\"Labels\":\"k=v\"}",
+        "{" BASE ",\"Requires\":[\"db\"]}",
+        "{" BASE ",\"Requires\":[\"db:ready\"]}",
+        "{" BASE ",\"Requires\":\"db:started\"}",
         "{" BASE ",\"User\":0}",
         "{" BASE ",\"WorkingDir\":{}}",
         "{" BASE ",\"ReadOnly\":\"yes\"}",
@@ -657,6 +707,7 @@ int main(void)
     test_backoff();
     test_parse_restart();
     test_parse_device();
+    test_parse_requires();
     test_policy();
     test_status_code();
     test_config_round_trip();

@@ -356,6 +356,9 @@ static void test_exit_codes(void)
     ok(proto_start_exit_code("mount overlay: No such file or directory") == 125,
        "capitalised strerror text -> 125");
     ok(proto_start_exit_code("cgroup: out of memory") == 125, "anything else -> 125");
+    ok(proto_start_exit_code("requirement 'db' (started): its start failed: exec \"x\": "
+                             "executable file not found in $PATH") == 125,
+       "a requirement's failure -> 125, whatever its error said");
     ok(proto_start_exit_code("") == 125 && proto_start_exit_code(NULL) == 125, "empty/NULL -> 125");
 }
 
