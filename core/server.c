@@ -600,14 +600,22 @@ static void send_exit_line(struct client *cl, int code, const char *error)
     cJSON_free(txt);
 }
 
-static void reply_status(struct client *cl, const struct ctr *c)
+void client_reply_exit(struct client *cl, const struct ctr *c, const char *state)
 {
     cJSON *j = cJSON_CreateObject();
     if (j) {
         cJSON_AddNumberToObject(j, "StatusCode", c->exit_code);
         cJSON_AddStringToObject(j, "Error", c->error);
+        if (state)
+            cJSON_AddStringToObject(j, "State", state);
     }
     client_reply_json(cl, j);
+}
+
+void client_reply_not_healthy(struct client *cl, const struct ctr *c)
+{
+    client_reply_err(cl, 409, "container %s exited before becoming healthy (exit code %d)%s%s",
+                     c->name, c->exit_code, c->error[0] ? ": " : "", c->error);
 }
 
 static void reply_id(struct client *cl, const struct ctr *c)
@@ -615,7 +623,8 @@ static void reply_id(struct client *cl, const struct ctr *c)
     client_reply_json(cl, view_created(c));
 }
 
-/* wait condition=healthy: the status turned healthy, or the container went down first. */
+/* wait condition=healthy: the status turned healthy, or the container went down first (a
+ * failed start included). */
 static void note_wait_healthy(struct client *cl, struct ctr *c, enum server_note note)
 {
     if (note == NOTE_HEALTH && health_status_of(c) == HEALTH_HEALTHY) {
@@ -629,7 +638,7 @@ static void note_wait_healthy(struct client *cl, struct ctr *c, enum server_note
     } else if (note == NOTE_DOWN || note == NOTE_START_FAILED || note == NOTE_REMOVED ||
                (note == NOTE_EXITED && c->state == CTR_EXITED)) {
         /* NOTE_EXITED in state exited: a pending restart was cancelled */
-        client_reply_err(cl, 409, "container %s exited before becoming healthy", c->name);
+        client_reply_not_healthy(cl, c);
         client_op_done(cl);
     }
 }
@@ -690,15 +699,20 @@ static void note_client(struct client *cl, struct ctr *c, enum server_note note)
             return;
         }
         if (cl->wait_running) {
+            /* a failed start never runs (and no restart follows it): its code, as for a
+             * plain wait */
             if (note == NOTE_STARTED) {
                 client_reply_ok(cl, "{\"StatusCode\":0,\"State\":\"running\"}");
+                client_op_done(cl);
+            } else if (note == NOTE_START_FAILED) {
+                client_reply_exit(cl, c, ctr_state_name(c->state));
                 client_op_done(cl);
             }
             return;
         }
         if ((!cl->wait_removed && (note == NOTE_EXITED || note == NOTE_START_FAILED)) ||
             note == NOTE_REMOVED) {
-            reply_status(cl, c);
+            client_reply_exit(cl, c, NULL);
             client_op_done(cl);
         }
         return;

@@ -113,6 +113,12 @@ void client_reply_ok(struct client *cl, const char *json);
 void client_reply_json(struct client *cl, struct cJSON *json); /* takes JSON */
 void client_reply_err(struct client *cl, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* `wait`'s reply for C once it is down: {"StatusCode":N,"Error":".."}, plus "State" when STATE
+ * is not NULL. */
+void client_reply_exit(struct client *cl, const struct ctr *c, const char *state);
+/* `wait condition=healthy`'s 409 for C down before it became healthy (a failed start too):
+ * its exit code and its error, when any. */
+void client_reply_not_healthy(struct client *cl, const struct ctr *c);
 /* Finish a stream with "end" and go back to reading requests. */
 void client_end_stream(struct client *cl);
 /* Take a received fd (the oldest), or -1. */

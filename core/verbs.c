@@ -1478,7 +1478,7 @@ static void v_wait(struct client *cl, const struct proto_req *req)
             return;
         }
         if (c->state != CTR_CREATED && !ctr_live(c)) {
-            client_reply_err(cl, 409, "container %s exited before becoming healthy", c->name);
+            client_reply_not_healthy(cl, c);
             return;
         }
         begin_op(cl, OP_WAIT, c);
@@ -1498,12 +1498,7 @@ static void v_wait(struct client *cl, const struct proto_req *req)
     begin_op(cl, OP_WAIT, c);
     cl->wait_removed = cond && strcmp(cond, "removed") == 0;
     if (!cl->wait_removed && !running && !(cond && strcmp(cond, "next-exit") == 0)) {
-        cJSON *j = cJSON_CreateObject();
-        if (j) {
-            cJSON_AddNumberToObject(j, "StatusCode", c->exit_code);
-            cJSON_AddStringToObject(j, "Error", c->error);
-        }
-        client_reply_json(cl, j);
+        client_reply_exit(cl, c, NULL);
         client_op_done(cl);
     }
 }

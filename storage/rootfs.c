@@ -53,15 +53,16 @@ static void fd_path(int fd, char buf[FD_PATH_MAX])
 }
 
 /* Directory REL under ROOTFD, created with 0755 (and its missing parents) when missing,
- * opened O_PATH. Each parent is resolved inside the root first: a plain mkdirat() of "a/b"
- * would follow an absolute symlink "a" out of the tree. */
+ * opened O_PATH; an empty REL is the tree's root itself. Each parent is resolved inside the
+ * root first: a plain mkdirat() of "a/b" would follow an absolute symlink "a" out of the tree. */
 static int ensure_dir(int rootfd, const char *rel, struct err *e)
 {
     char parent[PATH_MAX_BERTH];
     const char *base = rel;
     auto_close int pfd = -1;
 
-    int fd = open_in_root(rootfd, rel, O_PATH | O_DIRECTORY);
+    /* openat2 of "" fails with ENOENT, and mkdirat() of "" too */
+    int fd = open_in_root(rootfd, *rel ? rel : ".", O_PATH | O_DIRECTORY);
     if (fd >= 0)
         return fd;
     if (errno != ENOENT)
@@ -97,12 +98,13 @@ static int mount_at(int rootfd, const char *rel, const char *src, const char *ty
     return 0;
 }
 
-/* Bind SRC over DIR/NAME (a regular file), replacing a symlink and creating the file (in the
- * upper layer) when the image lacks it; read-only when RDONLY. Returns an O_PATH fd to the
- * mounted file. */
+/* Bind SRC over DIR/NAME (a regular file; DIR "" is the root), replacing a symlink and
+ * creating the file (in the upper layer) when the image lacks it; read-only when RDONLY.
+ * Returns an O_PATH fd to the mounted file. */
 static int bind_file(int rootfd, const char *src, const char *dir, const char *name, int rdonly,
                      struct err *e)
 {
+    const char *sep = *dir ? "/" : ""; /* DIR "" is the root: name "/NAME", not "//NAME" */
     auto_close int dirfd = ensure_dir(rootfd, dir, e);
     if (dirfd < 0)
         return -1;
@@ -110,41 +112,41 @@ static int bind_file(int rootfd, const char *src, const char *dir, const char *n
     if (fd >= 0) {
         struct stat st;
         if (fstat(fd, &st) < 0)
-            return err_set(e, errno, "stat '/%s/%s'", dir, name);
+            return err_set(e, errno, "stat '/%s%s%s'", dir, sep, name);
         if (S_ISLNK(st.st_mode)) {
             /* a symlink may point outside the tree or nowhere: bind over a plain file */
             util_closep(&fd);
             fd = -1;
             if (unlinkat(dirfd, name, 0) < 0)
-                return err_set(e, errno, "remove symlink '/%s/%s'", dir, name);
+                return err_set(e, errno, "remove symlink '/%s%s%s'", dir, sep, name);
         } else if (!S_ISREG(st.st_mode)) {
-            return err_set(e, EINVAL, "'/%s/%s' is not a regular file", dir, name);
+            return err_set(e, EINVAL, "'/%s%s%s' is not a regular file", dir, sep, name);
         }
     } else if (errno != ENOENT) {
-        return err_set(e, errno, "open '/%s/%s'", dir, name);
+        return err_set(e, errno, "open '/%s%s%s'", dir, sep, name);
     }
     if (fd < 0) {
         auto_close int wfd =
             openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (wfd < 0)
-            return err_set(e, errno, "create '/%s/%s'", dir, name);
+            return err_set(e, errno, "create '/%s%s%s'", dir, sep, name);
         fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-            return err_set(e, errno, "open '/%s/%s'", dir, name);
+            return err_set(e, errno, "open '/%s%s%s'", dir, sep, name);
     }
     char p[FD_PATH_MAX];
     fd_path(fd, p);
     if (mount(src, p, NULL, MS_BIND, NULL) < 0)
-        return err_set(e, errno, "bind '%s' on '/%s/%s'", src, dir, name);
+        return err_set(e, errno, "bind '%s' on '/%s%s%s'", src, dir, sep, name);
     /* the fd still names the file under the mount: reopen through the new mount */
     int mfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (mfd < 0)
-        return err_set(e, errno, "open '/%s/%s'", dir, name);
+        return err_set(e, errno, "open '/%s%s%s'", dir, sep, name);
     fd_path(mfd, p);
     if (rdonly &&
         mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
         (void)close(mfd);
-        return err_set(e, errno, "remount '/%s/%s' read-only", dir, name);
+        return err_set(e, errno, "remount '/%s%s%s' read-only", dir, sep, name);
     }
     return mfd;
 }

@@ -266,12 +266,12 @@ READY=1'; $LOOP"
     b run -d --name short --health-cmd false --health-interval 100ms busybox sleep 1
     run b wait --condition healthy short
     [ "$status" -eq 1 ]
-    [ "$output" = "berth: container short exited before becoming healthy" ]
+    [ "$output" = "berth: container short exited before becoming healthy (exit code 0)" ]
     run b wait --condition exited short
     [ "$output" = 0 ]
     # already exited
     run q "wait condition=healthy short"
-    [ "$output" = "err 409 container short exited before becoming healthy" ]
+    [ "$output" = "err 409 container short exited before becoming healthy (exit code 0)" ]
     # healthy at once when it already is
     b run -d --name fine --health-cmd true --health-interval 100ms busybox sh -c "$LOOP"
     b wait --condition healthy fine
@@ -290,6 +290,46 @@ READY=1'; $LOOP"
     [ "$output" = 'ok {"StatusCode":0,"State":"running"}' ]
     run q "wait condition=sick later"
     [[ "$output" == "err 400 invalid condition 'sick'"* ]]
+}
+
+@test "a failed start ends wait --condition running|healthy|next-exit with the failure's code" {
+    b create --name nf busybox nosuchcmd
+    b create --name ni --health-cmd true --health-interval 100ms busybox /etc/passwd
+    # timeout: a waiter that misses the failure fails the test instead of hanging it
+    timeout 10 "$BERTH" --socket "$SOCK" wait --condition running nf >"$TESTDIR/nf.running" 2>&1 &
+    w_running=$!
+    # a created container is not running: plain `wait` would answer at once
+    timeout 10 "$BERTH" --socket "$SOCK" wait --condition next-exit nf >"$TESTDIR/nf.next" 2>&1 &
+    w_next=$!
+    q "wait condition=running ni" >"$TESTDIR/ni.raw" &
+    w_raw=$!
+    timeout 10 "$BERTH" --socket "$SOCK" wait --condition healthy ni >"$TESTDIR/ni.healthy" 2>&1 &
+    w_healthy=$!
+    sleep 0.3
+    for w in "$w_running" "$w_next" "$w_raw" "$w_healthy"; do
+        kill -0 "$w"
+    done
+    run b start nf
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'exec: "nosuchcmd": executable file not found'* ]]
+    run b start ni
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'exec: "/etc/passwd": permission denied'* ]]
+    wait "$w_running"
+    [ "$(cat "$TESTDIR/nf.running")" = 127 ]
+    wait "$w_next"
+    [ "$(cat "$TESTDIR/nf.next")" = 127 ]
+    wait "$w_raw"
+    [ "$(cat "$TESTDIR/ni.raw")" = 'ok {"StatusCode":126,"Error":"exec: \"/etc/passwd\": permission denied","State":"exited"}' ]
+    st=0
+    wait "$w_healthy" || st=$?
+    [ "$st" -eq 1 ]
+    [ "$(cat "$TESTDIR/ni.healthy")" = 'berth: container ni exited before becoming healthy (exit code 126): exec: "/etc/passwd": permission denied' ]
+    # the same at once once the start has failed
+    run q "wait condition=healthy ni"
+    [ "$output" = 'err 409 container ni exited before becoming healthy (exit code 126): exec: "/etc/passwd": permission denied' ]
+    run b wait nf
+    [ "$output" = 127 ]
 }
 
 @test "bad health values are refused with 400 (the client exits 125)" {

@@ -34,6 +34,25 @@ teardown() { sv_stop; }
     [ "$output" = from-host ]
 }
 
+@test "-v binds a host file directly under /: read-write, :ro, --mount, and a directory there" {
+    run b run --rm -v "$TESTDIR/host/f:/hf" busybox sh -c 'cat /hf && echo changed >/hf'
+    [ "$status" -eq 0 ]
+    [ "$output" = from-host ]
+    [ "$(cat "$TESTDIR/host/f")" = changed ]
+    run b run --rm -v "$TESTDIR/host/f:/hf:ro" busybox sh -c 'cat /hf; echo x >/hf'
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"changed"* ]]
+    [[ "$output" == *"Read-only file system"* ]]
+    [ "$(cat "$TESTDIR/host/f")" = changed ]
+    run b run --rm --read-only --mount "type=bind,source=$TESTDIR/host/f,target=/hf,readonly" \
+        busybox cat /hf
+    [ "$status" -eq 0 ]
+    [ "$output" = changed ]
+    run b run --rm -v "$TESTDIR/host:/d:ro" busybox cat /d/f
+    [ "$status" -eq 0 ]
+    [ "$output" = changed ]
+}
+
 @test "refusals: a missing bind source, two mounts on one destination, bad specs; nothing made" {
     run b run --rm -v "$TESTDIR/nope:/x" busybox true
     [ "$status" -eq 125 ]

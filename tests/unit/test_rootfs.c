@@ -207,6 +207,8 @@ enum {
     CK_BUSYBOX,
     CK_RESOLV,
     CK_CGROUP_RO,
+    CK_FILE_AT_ROOT,
+    CK_FILE_AT_ROOT_RO,
     CK_N
 };
 
@@ -231,6 +233,8 @@ static const char *const ck_names[CK_N] = {
     "busybox runs inside",
     "/etc/resolv.conf symlink to a host path replaced by the bound file",
     "/sys submounts (/sys/fs/cgroup) read-only too",
+    "a host file bound directly under / (/hf)",
+    "a host file bound read-only directly under / (/hro)",
 };
 
 struct report {
@@ -308,6 +312,20 @@ static void child_checks(const struct storage_rootfs *r, struct report *rep)
     rep->ck[CK_RESOLV] = lstat("/etc/resolv.conf", &st) == 0 && S_ISREG(st.st_mode) && n == 19 &&
                          memcmp(buf, "nameserver 9.9.9.9\n", 19) == 0;
     rep->ck[CK_CGROUP_RO] = statvfs("/sys/fs/cgroup", &sv) < 0 || (sv.f_flag & ST_RDONLY);
+    fd = open("/hf", O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    rep->ck[CK_FILE_AT_ROOT] = n == 5 && memcmp(buf, "bind\n", 5) == 0;
+    fd = open("/hro", O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    fd = open("/hro", O_WRONLY | O_CLOEXEC);
+    rep->ck[CK_FILE_AT_ROOT_RO] =
+        n == 5 && memcmp(buf, "bind\n", 5) == 0 && fd < 0 && errno == EROFS;
+    if (fd >= 0)
+        close(fd);
     pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/busybox", "true", (char *)NULL);
@@ -389,7 +407,7 @@ static size_t count_lines(const char *path)
 static void one_setup(const char *what, int read_only, int host_network)
 {
     char lower[128], upper[128], work[128], merged[128], hostname[128], hosts[128], resolv[128];
-    char p[256], victim[256];
+    char p[256], victim[256], bindsrc[128];
     struct err e = {0};
     struct stat st;
     struct report rep;
@@ -413,6 +431,12 @@ static void one_setup(const char *what, int read_only, int host_network)
     (void)snprintf(p, sizeof p, "%s/etc/resolv.conf", lower);
     prep = prep && symlink(victim, p) == 0;
     ok(prep, "%s: prepared lower/upper/work/merged", what);
+    (void)snprintf(bindsrc, sizeof bindsrc, "%s/bindsrc", dir);
+    /* files right under / (no parent directory to name but the root) */
+    const struct storage_mount mounts[] = {
+        {.source = bindsrc, .target = "/hf"},
+        {.source = bindsrc, .target = "/hro", .read_only = 1},
+    };
 
     struct storage_rootfs r = {
         .lower = lower,
@@ -424,6 +448,8 @@ static void one_setup(const char *what, int read_only, int host_network)
         .resolv = resolv,
         .read_only = read_only,
         .host_network = host_network,
+        .mounts = mounts,
+        .nmounts = (int)ARRAY_LEN(mounts),
     };
     int rc = run_setup(&r, !host_network, &rep);
     ok(rc >= 0, "%s: child reported (rc %d)", what, rc);
@@ -464,6 +490,7 @@ static void test_setup(void)
     write_file("hostname", "testhost\n");
     write_file("hosts", "127.0.0.1\tlocalhost testhost\n");
     write_file("resolv.conf", "nameserver 9.9.9.9\n");
+    write_file("bindsrc", "bind\n");
 
     one_setup("rw", 0, 0);
     one_setup("ro", 1, 0);
