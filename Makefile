@@ -63,22 +63,36 @@ $(BUILD)/berth: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ)
 # A statically linked berthd for /init and client for the VM test. Debian has static archives of
 # libnl, libev, libseccomp, libcap and libarchive's compressors (libacl1-dev, libzstd-dev and
 # liblz4-dev hold the .a files); cJSON's is built from Debian's source package
-# (tests/vm/cjson-static.sh).
+# (tests/vm/cjson-static.sh). Their objects are compiled apart, under $(BUILD)/static, for size
+# (DESIGN §15: static berthd <= 2 MB): -Os, a section per function and per variable for
+# --gc-sections, no PIE (the binaries are static, not static-pie) and no unwind tables (plain C
+# without exceptions or backtrace() never unwinds its own frames). The dynamic build keeps its
+# flags and objects.
 static: $(BUILD)/berthd-static $(BUILD)/berth-static
+SBUILD         := $(BUILD)/static
+sobj            = $(patsubst %.c,$(SBUILD)/%.o,$(1))
+STATIC_CFLAGS  := -Os -fno-PIE -ffunction-sections -fdata-sections \
+                  -fno-asynchronous-unwind-tables -fno-unwind-tables
+STATIC_LDFLAGS := -static -Wl,--gc-sections
+$(SBUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (static)"
+	@$(CC) $(CFLAGS) $(STATIC_CFLAGS) -c -o $@ $<
+$(SBUILD)/core/verbs.o: override CFLAGS += -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
 $(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
 # tests/vm/archive-static.c keeps libarchive's table of every writer (and so libxml2, ICU and
 # libstdc++) out of the static binary.
-$(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) \
-                        $(BUILD)/tests/vm/archive-static.o $(BUILD)/cjson/libcjson.a
-	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
+$(BUILD)/berthd-static: $(call sobj,$(CORE_SRC) $(LIB_SRC) $(COMMON_SRC) tests/vm/archive-static.c) \
+                        $(BUILD)/cjson/libcjson.a
+	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS) libarchive) -lev -lm
 	strip $@
 	@ls -l $@
 
-$(BUILD)/berth-static: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ) \
+$(BUILD)/berth-static: $(call sobj,$(CLIENT_SRC) $(CTL_SHARED) $(COMMON_SRC)) \
                        $(BUILD)/cjson/libcjson.a
-	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
+	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
 	strip $@
 	@ls -l $@
