@@ -82,8 +82,10 @@ $(SBUILD)/core/verbs.o: override CFLAGS += -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
 $(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
 # tests/vm/archive-static.c keeps libarchive's table of every writer (and so libxml2, ICU and
-# libstdc++) out of the static binary.
-$(BUILD)/berthd-static: $(call sobj,$(CORE_SRC) $(LIB_SRC) $(COMMON_SRC) tests/vm/archive-static.c) \
+# libstdc++) out of the static binary, tests/vm/nss-static.c glibc's NSS and DNS resolver
+# (which libnl's unused name lookups would pull in).
+STATIC_EXTRA   := tests/vm/archive-static.c tests/vm/nss-static.c
+$(BUILD)/berthd-static: $(call sobj,$(CORE_SRC) $(LIB_SRC) $(COMMON_SRC) $(STATIC_EXTRA)) \
                         $(BUILD)/cjson/libcjson.a
 	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS) libarchive) -lev -lm
