@@ -27,7 +27,7 @@ endif
 DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
             libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
             procps tmux curl crun runc clang clang-format cppcheck nftables python3 umoci \
-            libacl1-dev libzstd-dev liblz4-dev cpio qemu-system-x86
+            libacl1-dev libzstd-dev liblz4-dev cpio qemu-system-x86 xz-utils
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
@@ -81,13 +81,16 @@ $(SBUILD)/%.o: %.c
 $(SBUILD)/core/verbs.o: override CFLAGS += -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
 $(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
+# libzstd.a without the pre-1.0 format decoders (tests/vm/zstd-static.sh), found before Debian's
+$(BUILD)/zstd/libzstd.a: tests/vm/zstd-static.sh
+	sh tests/vm/zstd-static.sh $(BUILD)/zstd
 # tests/vm/archive-static.c keeps libarchive's table of every writer (and so libxml2, ICU and
 # libstdc++) out of the static binary, tests/vm/nss-static.c glibc's NSS and DNS resolver
 # (which libnl's unused name lookups would pull in).
 STATIC_EXTRA   := tests/vm/archive-static.c tests/vm/nss-static.c
 $(BUILD)/berthd-static: $(call sobj,$(CORE_SRC) $(LIB_SRC) $(COMMON_SRC) $(STATIC_EXTRA)) \
-                        $(BUILD)/cjson/libcjson.a
-	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
+                        $(BUILD)/cjson/libcjson.a $(BUILD)/zstd/libzstd.a
+	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson -L$(BUILD)/zstd \
 	    $(shell pkg-config --static --libs $(PKGS) libarchive) -lev -lm
 	strip $@
 	@ls -l $@
