@@ -27,7 +27,7 @@ endif
 DEB_DEPS := gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcap-dev libnl-3-dev \
             libnl-route-3-dev libarchive-dev busybox-static bats jq socat iproute2 util-linux \
             procps tmux curl crun runc clang clang-format cppcheck nftables python3 umoci \
-            libacl1-dev libzstd-dev liblz4-dev cpio qemu-system-x86
+            libacl1-dev libzstd-dev liblz4-dev cpio qemu-system-x86 xz-utils
 
 CORE_SRC    := $(filter-out core/err.c core/util.c,$(wildcard core/*.c))
 COMMON_SRC  := core/err.c core/util.c
@@ -63,22 +63,41 @@ $(BUILD)/berth: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ)
 # A statically linked berthd for /init and client for the VM test. Debian has static archives of
 # libnl, libev, libseccomp, libcap and libarchive's compressors (libacl1-dev, libzstd-dev and
 # liblz4-dev hold the .a files); cJSON's is built from Debian's source package
-# (tests/vm/cjson-static.sh).
+# (tests/vm/cjson-static.sh). Their objects are compiled apart, under $(BUILD)/static, for size
+# (DESIGN §15: static berthd <= 2 MB): -Os, a section per function and per variable for
+# --gc-sections, no PIE (the binaries are static, not static-pie) and no unwind tables (plain C
+# without exceptions or backtrace() never unwinds its own frames). The dynamic build keeps its
+# flags and objects.
 static: $(BUILD)/berthd-static $(BUILD)/berth-static
+SBUILD         := $(BUILD)/static
+sobj            = $(patsubst %.c,$(SBUILD)/%.o,$(1))
+STATIC_CFLAGS  := -Os -fno-PIE -ffunction-sections -fdata-sections \
+                  -fno-asynchronous-unwind-tables -fno-unwind-tables
+STATIC_LDFLAGS := -static -Wl,--gc-sections
+$(SBUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (static)"
+	@$(CC) $(CFLAGS) $(STATIC_CFLAGS) -c -o $@ $<
+$(SBUILD)/core/verbs.o: override CFLAGS += -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
 $(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
+# libzstd.a without the pre-1.0 format decoders (tests/vm/zstd-static.sh), found before Debian's
+$(BUILD)/zstd/libzstd.a: tests/vm/zstd-static.sh
+	sh tests/vm/zstd-static.sh $(BUILD)/zstd
 # tests/vm/archive-static.c keeps libarchive's table of every writer (and so libxml2, ICU and
-# libstdc++) out of the static binary.
-$(BUILD)/berthd-static: $(call obj,$(CORE_SRC)) $(LIB_OBJ) $(COMMON_OBJ) \
-                        $(BUILD)/tests/vm/archive-static.o $(BUILD)/cjson/libcjson.a
-	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
+# libstdc++) out of the static binary, tests/vm/nss-static.c glibc's NSS and DNS resolver
+# (which libnl's unused name lookups would pull in).
+STATIC_EXTRA   := tests/vm/archive-static.c tests/vm/nss-static.c
+$(BUILD)/berthd-static: $(call sobj,$(CORE_SRC) $(LIB_SRC) $(COMMON_SRC) $(STATIC_EXTRA)) \
+                        $(BUILD)/cjson/libcjson.a $(BUILD)/zstd/libzstd.a
+	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson -L$(BUILD)/zstd \
 	    $(shell pkg-config --static --libs $(PKGS) libarchive) -lev -lm
 	strip $@
 	@ls -l $@
 
-$(BUILD)/berth-static: $(call obj,$(CLIENT_SRC) $(CTL_SHARED)) $(COMMON_OBJ) \
+$(BUILD)/berth-static: $(call sobj,$(CLIENT_SRC) $(CTL_SHARED) $(COMMON_SRC)) \
                        $(BUILD)/cjson/libcjson.a
-	$(CC) -static -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
+	$(CC) $(STATIC_LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD)/cjson \
 	    $(shell pkg-config --static --libs $(PKGS)) -lev -lm
 	strip $@
 	@ls -l $@

@@ -349,6 +349,51 @@ int util_parse_duration_ms(const char *s, int64_t *out, struct err *e)
     return 0;
 }
 
+/* A number field as glibc's strptime reads one: white space skipped, then 1 to N digits, fewer
+ * when one more would pass MAX; -1 without a digit or outside MIN..MAX. */
+static int date_field(const char **pp, int min, int max, int n)
+{
+    const char *p = *pp;
+    int v = 0;
+
+    while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    do
+        v = v * 10 + (*p++ - '0');
+    while (--n > 0 && v * 10 <= max && *p >= '0' && *p <= '9');
+    *pp = p;
+    return v < min || v > max ? -1 : v;
+}
+
+/* strptime(S, "%Y-%m-%dT%H:%M:%S", TM) as glibc's (C locale), without the locale and era
+ * machinery strptime takes into a static berthd: the end of the match, or NULL. Only the six
+ * fields are set (no tm_wday, tm_yday: timegm ignores them). */
+static const char *parse_date_time(const char *s, struct tm *tm)
+{
+    static const struct {
+        char sep; /* the literal before the field, 0 for none */
+        int min, max, n;
+    } f[] = {{0, 0, 9999, 4}, {'-', 1, 12, 2}, {'-', 1, 31, 2},
+             {'T', 0, 23, 2}, {':', 0, 59, 2}, {':', 0, 61, 2}};
+    int v[ARRAY_LEN(f)];
+
+    for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+        if (f[i].sep && *s++ != f[i].sep)
+            return NULL;
+        if ((v[i] = date_field(&s, f[i].min, f[i].max, f[i].n)) < 0)
+            return NULL;
+    }
+    tm->tm_year = v[0] - 1900;
+    tm->tm_mon = v[1] - 1;
+    tm->tm_mday = v[2];
+    tm->tm_hour = v[3];
+    tm->tm_min = v[4];
+    tm->tm_sec = v[5];
+    return s;
+}
+
 int util_parse_time(const char *s, int64_t now_ns, int64_t *out, struct err *e)
 {
     struct tm tm = {0};
@@ -356,7 +401,7 @@ int util_parse_time(const char *s, int64_t now_ns, int64_t *out, struct err *e)
 
     if (!s || !*s)
         return err_set(e, EINVAL, "invalid time ''");
-    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    p = parse_date_time(s, &tm);
     if (p) {
         int64_t frac = 0;
         if (*p == '.') {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -167,6 +168,60 @@ static void test_parse_time(void)
         ok(rc == -1, "short offset '%s' refused (rc %d, out %lld)", short_off[i], rc,
            (long long)out);
     }
+}
+
+/* util_parse_time's date part replaced glibc's strptime(s, "%Y-%m-%dT%H:%M:%S") (which takes
+ * about 16 KB of locale code into the static berthd): it must accept exactly what strptime
+ * accepts (white space before a number, fewer digits, the ranges) and give the same time. Each
+ * case is a mutation of a valid date followed by "Z"; without '.' or '+' only the date path can
+ * take such a string. */
+static void test_parse_time_as_strptime(void)
+{
+    static const char alpha[] = " \t\n\v\f\r0123456789-T:xZ\xa0";
+    static const char *const base[] = {"2023-11-14T22:13:20", "1678-01-01T00:00:00",
+                                       "2261-12-31T23:59:61", "1970-1-1T0:0:0"};
+    unsigned seed = 1;
+    int n = 0, parsed = 0, bad = 0;
+    char first[80] = "";
+
+    for (int it = 0; it < 20000; it++) {
+        char buf[80];
+        int len = snprintf(buf, sizeof buf, "%s", base[it % ARRAY_LEN(base)]);
+        for (int k = (int)((seed = seed * 1103515245 + 12345) >> 16) % 4; k > 0; k--) {
+            seed = seed * 1103515245 + 12345;
+            int op = (int)(seed >> 16) % 3, pos = (int)(seed >> 8) % (len + 1);
+            char c = alpha[(seed >> 20) % (sizeof alpha - 1)];
+            if (op == 0 && pos < len) {
+                buf[pos] = c;
+            } else if (op == 1 && len < 60) {
+                memmove(buf + pos + 1, buf + pos, (size_t)(len - pos) + 1);
+                buf[pos] = c;
+                len++;
+            } else if (op == 2 && pos < len) {
+                memmove(buf + pos, buf + pos + 1, (size_t)(len - pos));
+                len--;
+            }
+        }
+        (void)snprintf(buf + len, sizeof buf - (size_t)len, "Z");
+
+        struct tm tm = {0};
+        const char *p = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+        int want_rc = p && strcmp(p, "Z") == 0 ? 0 : -1;
+        /* ns since 1970 fit an int64_t from 1678 to 2261 only (util_parse_time does not check) */
+        if (want_rc == 0 && (tm.tm_year < 1678 - 1900 || tm.tm_year > 2261 - 1900))
+            continue;
+        int64_t want = want_rc ? -42 : (int64_t)timegm(&tm) * SEC;
+        int64_t out = -42;
+        struct err e = {0};
+        int rc = util_parse_time(buf, 0, &out, &e);
+        n++;
+        parsed += rc == 0;
+        if ((rc != want_rc || out != want) && bad++ == 0)
+            (void)snprintf(first, sizeof first, "%s", buf);
+    }
+    ok(bad == 0 && parsed > 1000,
+       "dates parsed as strptime does: %d cases, %d parsed, %d differ%s%s", n, parsed, bad,
+       bad ? ", first " : "", first);
 }
 
 static void test_parse_duration(void)
@@ -607,6 +662,7 @@ int main(void)
         return 77;
     }
     test_parse_time();
+    test_parse_time_as_strptime();
     test_parse_duration();
     test_parse_int();
     test_valid_name();
