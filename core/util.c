@@ -433,8 +433,11 @@ int util_parse_time(const char *s, int64_t now_ns, int64_t *out, struct err *e)
         }
         if (*p)
             return err_set(e, EINVAL, "invalid time '%s'", s);
-        time_t t = timegm(&tm);
-        *out = ((int64_t)t - off) * 1000000000LL + frac;
+        /* nanoseconds in 64 bits reach from 1677 to 2262 */
+        int64_t secs = (int64_t)timegm(&tm) - off;
+        if (secs < -9223372035LL || secs > 9223372035LL)
+            return err_set(e, EINVAL, "invalid time '%s': out of range (1678 to 2261)", s);
+        *out = secs * 1000000000LL + frac;
         return 0;
     }
     /* Unix seconds with an optional fraction */
