@@ -79,10 +79,10 @@ $(SBUILD)/%.o: %.c
 	@echo "  CC $< (static)"
 	@$(CC) $(CFLAGS) $(STATIC_CFLAGS) -c -o $@ $<
 $(SBUILD)/core/verbs.o: override CFLAGS += -DBERTH_GIT_COMMIT='"$(GIT_COMMIT)"'
-$(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh
+$(BUILD)/cjson/libcjson.a: tests/vm/cjson-static.sh tests/vm/deb-source.sh
 	sh tests/vm/cjson-static.sh $(BUILD)/cjson
 # libzstd.a without the pre-1.0 format decoders (tests/vm/zstd-static.sh), found before Debian's
-$(BUILD)/zstd/libzstd.a: tests/vm/zstd-static.sh
+$(BUILD)/zstd/libzstd.a: tests/vm/zstd-static.sh tests/vm/deb-source.sh
 	sh tests/vm/zstd-static.sh $(BUILD)/zstd
 # tests/vm/archive-static.c keeps libarchive's table of every writer (and so libxml2, ICU and
 # libstdc++) out of the static binary, tests/vm/nss-static.c glibc's NSS and DNS resolver

@@ -169,9 +169,7 @@ oom:
 
 static struct ctr *find(struct sv *sv, const char *name)
 {
-    struct err e = {0};
-    struct ctr *c = sv_find(sv, name, &e);
-    return c && strcmp(c->name, name) == 0 ? c : NULL;
+    return sv_find_name(sv, name);
 }
 
 /* The container's berth.manifest label value, or NULL. */

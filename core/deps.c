@@ -45,14 +45,6 @@ void deps_init(struct sv *sv)
     sv->deps_w.data = sv;
 }
 
-static struct ctr *by_name(const struct sv *sv, const char *name)
-{
-    for (struct ctr *c = sv->ctrs; c; c = c->next)
-        if (c->state != CTR_DEAD && strcmp(c->name, name) == 0)
-            return c;
-    return NULL;
-}
-
 static struct deps_gate *gate_of(const struct sv *sv, const struct ctr *c)
 {
     for (struct deps_gate *g = sv->gates; g; g = g->next)
@@ -86,7 +78,7 @@ static int under_way(const struct sv *sv, const struct ctr *d)
 static int dep_eval(const struct sv *sv, const struct gate_dep *dep, char *msg, size_t size)
 {
     const char *cond = ctr_cond_name(dep->cond);
-    const struct ctr *d = by_name(sv, dep->name);
+    const struct ctr *d = sv_find_name(sv, dep->name);
     if (!d || dep->removed || d->state == CTR_REMOVING) {
         (void)snprintf(msg, size, "requirement '%s' (%s): it was removed", dep->name, cond);
         return -1;
@@ -228,7 +220,7 @@ static int open_gate(struct ctr *c, int ev, int depth, struct err *e)
     sv->gates = g;
     for (size_t i = 0; i < g->n; i++) {
         struct gate_dep *dep = &g->deps[i];
-        struct ctr *d = by_name(sv, dep->name);
+        struct ctr *d = sv_find_name(sv, dep->name);
         if (!d) {
             err_set(e, 0, "requirement '%s' (%s): no such container", dep->name,
                     ctr_cond_name(dep->cond));
@@ -362,7 +354,7 @@ int deps_cycle(const struct sv *sv, const char *name, const char *dep)
     int found = 0;
     if (!queue)
         return 0;
-    const struct ctr *first = by_name(sv, dep);
+    const struct ctr *first = sv_find_name(sv, dep);
     if (first)
         queue[tail++] = first;
     while (head < tail && !found) {
@@ -376,7 +368,7 @@ int deps_cycle(const struct sv *sv, const char *name, const char *dep)
                 found = 1;
                 break;
             }
-            const struct ctr *next = by_name(sv, nm);
+            const struct ctr *next = sv_find_name(sv, nm);
             int seen = !next;
             for (size_t i = 0; i < tail && !seen; i++)
                 seen = queue[i] == next;

@@ -38,6 +38,14 @@ void sv_mark_dirty(struct sv *sv)
     sv->dirty = 1;
 }
 
+struct ctr *sv_find_name(const struct sv *sv, const char *name)
+{
+    for (struct ctr *c = sv->ctrs; c; c = c->next)
+        if (c->state != CTR_DEAD && strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
 struct ctr *sv_find(struct sv *sv, const char *ref, struct err *e)
 {
     struct ctr *match = NULL;
@@ -45,9 +53,9 @@ struct ctr *sv_find(struct sv *sv, const char *ref, struct err *e)
         ref++;
     if (!ref || !*ref)
         return err_set(e, 0, "no such container: "), e->code = 404, NULL;
-    for (struct ctr *c = sv->ctrs; c; c = c->next)
-        if (c->state != CTR_DEAD && strcmp(c->name, ref) == 0)
-            return c;
+    struct ctr *named = sv_find_name(sv, ref);
+    if (named)
+        return named;
     size_t n = strlen(ref);
     for (struct ctr *c = sv->ctrs; c; c = c->next) {
         if (c->state == CTR_DEAD || strncmp(c->id, ref, n) != 0)

@@ -97,6 +97,8 @@ void sv_mark_dirty(struct sv *sv);
  * with E (404 no such container / 409 ambiguous: e->code holds the HTTP-like code). */
 struct ctr *sv_find(struct sv *sv, const char *ref, struct err *e);
 struct ctr *sv_find_by_pid(struct sv *sv, pid_t pid);
+/* The container named exactly NAME (no id prefix, no leading '/'), or NULL. */
+struct ctr *sv_find_name(const struct sv *sv, const char *name);
 void sv_add(struct sv *sv, struct ctr *c);
 /* Unlink C from the table and free it (after the current callback: see STYLE R7). */
 void sv_remove(struct sv *sv, struct ctr *c);

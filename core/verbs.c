@@ -330,10 +330,7 @@ static const char *const nouns[] = {
 
 static int name_in_use(struct sv *sv, const char *name)
 {
-    for (struct ctr *c = sv->ctrs; c; c = c->next)
-        if (c->state != CTR_DEAD && strcmp(c->name, name) == 0)
-            return 1;
-    return 0;
+    return sv_find_name(sv, name) != NULL;
 }
 
 static int generate_name(struct sv *sv, char *buf, size_t size)
@@ -414,10 +411,7 @@ static int requires_from_opts(struct client *cl, const struct proto_req *req, co
                 return -1;
             }
         }
-        struct ctr *d = NULL;
-        for (struct ctr *c = cl->sv->ctrs; c && !d; c = c->next)
-            if (c->state != CTR_DEAD && strcmp(c->name, dn) == 0)
-                d = c;
+        struct ctr *d = sv_find_name(cl->sv, dn);
         if (!d) {
             client_reply_err(cl, 404, "--requires: no such container: %s", dn);
             return -1;
@@ -776,10 +770,7 @@ static int build_config(struct client *cl, const struct proto_req *req, struct c
                              v, CTR_NAME_MAX - 1);
             return -1;
         }
-        struct ctr *other = NULL;
-        for (struct ctr *c = sv->ctrs; c; c = c->next)
-            if (c->state != CTR_DEAD && strcmp(c->name, v) == 0)
-                other = c;
+        struct ctr *other = sv_find_name(sv, v);
         if (other) {
             client_reply_err(cl, 409,
                              "conflict: the container name \"/%s\" is already in use by "

@@ -1,7 +1,6 @@
 #!/bin/sh
 # Build the static libzstd.a that berthd-static links (`make static`), from Debian's source
-# package, through a private apt configuration under OUT as in cjson-static.sh. Debian's own
-# libzstd.a also holds the decoders of zstd's pre-1.0 formats v0.5 to v0.7
+# package (deb-source.sh). Debian's own libzstd.a also holds the decoders of zstd's pre-1.0 formats v0.5 to v0.7
 # (ZSTD_LEGACY_SUPPORT=5, about 90 KB of code). libarchive takes a stream for zstd only when it
 # begins with the 1.0 magic number or a skippable frame, so those decoders are dead weight in
 # berthd: this build leaves them out (ZSTD_LEGACY_SUPPORT=0; a pre-1.0 frame behind a skippable
@@ -9,24 +8,12 @@
 # (-O2, the assembly Huffman loops). Only the decompressor: berthd writes no zstd.
 set -eu
 OUT=${1:?usage: zstd-static.sh OUTDIR}
-mkdir -p "$OUT/lists/partial" "$OUT/parts"
+mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-cd "$OUT"
 # The source is fetched once; the library is built again whenever this script changes.
-if ! ls libzstd_*.orig.tar.xz >/dev/null 2>&1; then
-    cat >parts/src.sources <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    APT="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$OUT/parts -o Dir::State::Lists=$OUT/lists -o APT::Sandbox::User=root"
-    # shellcheck disable=SC2086
-    apt-get -qq $APT update
-    # shellcheck disable=SC2086
-    apt-get -qq $APT source --download-only libzstd
-fi
+ls "$OUT"/libzstd_*.orig.tar.xz >/dev/null 2>&1 ||
+    sh "$(dirname "$0")/deb-source.sh" "$OUT" libzstd
+cd "$OUT"
 rm -rf zstd-* obj libzstd.a
 tar -xJf libzstd_*.orig.tar.xz
 lib=$(find . -maxdepth 3 -type d -path '*/lib/decompress' | head -n 1)
